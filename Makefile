@@ -1,0 +1,47 @@
+# Thin wrapper over CMake. `make` builds into build/ (the daemon is build/foreshard);
+# `make test` installs what is missing, builds and runs every test; `make demo` runs the demo.
+JOBS ?= 2
+BUILD ?= build
+TYPE ?= Debug
+
+.PHONY: all build deps test unit integration demo asan tsan format format-check clean
+
+all: build
+
+deps:
+	@bash tools/deps.sh
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j 1
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+integration: build
+	cd $(BUILD) && ctest --output-on-failure -L integration
+
+demo: deps
+	$(MAKE) build TYPE=Release BUILD=build-release
+	bash tools/demo.sh build-release
+
+asan:
+	$(MAKE) test BUILD=build-asan TYPE=ASan
+
+tsan:
+	$(MAKE) test BUILD=build-tsan TYPE=TSan
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build build-*
