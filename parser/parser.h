@@ -31,12 +31,12 @@ struct parser_access {
 
 /* What the parser learned about one query string (possibly several statements). */
 struct parser_stmt {
-	bool parsed;         /* false: libpg_query rejected it; relayed and counted, never keyed */
-	bool cache_hit;      /* the template came from the cache */
+	bool parsed;          /* false: libpg_query rejected it; relayed and counted, never keyed */
+	bool cache_hit;       /* the template came from the cache */
 	uint32_t template_id; /* hash of the normalized shape; 0 when not parsed */
-	uint8_t op;          /* enum fs_op of the first statement */
-	int n_access;        /* entries used in access[] */
-	bool more_tables;    /* touched more managed tables than PARSER_MAX_ACCESS */
+	uint8_t op;           /* enum fs_op of the first statement */
+	int n_access;         /* entries used in access[] */
+	bool more_tables;     /* touched more managed tables than PARSER_MAX_ACCESS */
 	struct parser_access access[PARSER_MAX_ACCESS];
 };
 
@@ -45,24 +45,32 @@ struct parser_template;
 
 /* Prepared statement state kept by the proxy between Parse and Bind. */
 struct parser_prepared {
-	bool parsed;          /* false when libpg_query rejected the text */
-	uint32_t template_id; /* as in parser_stmt */
+	bool parsed;              /* false when libpg_query rejected the text */
+	uint32_t template_id;     /* as in parser_stmt */
 	uint64_t catalog_version; /* catalog the template was built against */
 	unsigned char tmpl[512];  /* struct parser_template by value (size checked in template.c) */
 };
 
 struct parser_stats {
-	uint64_t queries;     /* strings classified */
-	uint64_t cache_hits;  /* served from the template cache */
-	uint64_t parse_errors; /* rejected by libpg_query */
-	uint64_t unkeyed;     /* touched a managed table without a usable key predicate */
+	uint64_t queries;      /* simple-protocol strings classified (parser_query) */
+	uint64_t prepares;     /* Parse texts classified (parser_prepare) */
+	uint64_t binds;        /* prepared templates evaluated (parser_bind) */
+	uint64_t cache_hits;   /* queries and prepares served from the template cache */
+	uint64_t parse_errors; /* queries and prepares rejected by libpg_query */
+	uint64_t unkeyed;      /* READ or WRITE accesses to a managed table, by a query or a bind,
+				 without a usable key predicate (whole key space) */
 };
 
 struct parser;
 
-/* Creates a parser with a template cache of cache_entries slots. NULL on allocation failure. */
+/*
+ * Creates a parser with a template cache of cache_entries slots (rounded up to a multiple of
+ * four; about 470 bytes each). Everything the query path needs is allocated here. NULL on
+ * allocation failure. The parser belongs to the thread that uses it.
+ */
 struct parser *parser_create(uint32_t cache_entries);
 
+/* Frees p and its cache. NULL is ignored. */
 void parser_destroy(struct parser *p);
 
 /*
@@ -74,21 +82,32 @@ void parser_set_catalog(struct parser *p, const struct fs_catalog *cat);
 
 /*
  * Classifies a simple-protocol query string of len bytes (need not be NUL-terminated) and fills
- * out. Never fails: unparseable text yields parsed = false.
+ * out. Never fails: unparseable text yields parsed = false. On a cache hit it costs one lexer
+ * pass, a hash lookup and the encoding of the key constants, and never allocates; a miss runs
+ * libpg_query (which allocates). Exclusive bounds on text keys are reported inclusive (a
+ * superset); see parser/template.h for how predicates combine.
  */
 void parser_query(struct parser *p, const char *sql, size_t len, struct parser_stmt *out);
 
-/* Builds the template for an extended-protocol Parse message's query text. */
+/*
+ * Builds the template for an extended-protocol Parse message's query text (len bytes) into out,
+ * with the text's constants folded in, so out no longer refers to the text. out records the
+ * catalog version it was built against: when the catalog changes, the proxy should prepare the
+ * text again (parser_bind keeps evaluating the old template, which may name stale keys).
+ */
 void parser_prepare(struct parser *p, const char *sql, size_t len, struct parser_prepared *out);
 
 /*
  * Evaluates a prepared template with Bind parameter values: vals[i] points at lens[i] bytes
- * (lens[i] < 0 is NULL), formats[i] is 0 for text and 1 for binary (binary values are not
- * decoded yet: such keys count as unkeyed). Fills out.
+ * (lens[i] < 0 is NULL), formats[i] is 0 for text and 1 for binary (formats NULL: all text).
+ * Binary values are decoded for int2/int4/int8 (integer keys), timestamp(tz) and date
+ * (timestamp keys) and text; a predicate whose value cannot be decoded, is NULL or is missing
+ * is dropped (a wider range, FS_PRED_NONE when none is left). nparams may be 0 with NULL arrays.
+ * Fills out; out->cache_hit is false. Never allocates.
  */
 void parser_bind(struct parser *p, const struct parser_prepared *prep, int nparams,
-		 const char *const *vals, const int32_t *lens, const int16_t *formats,
-		 struct parser_stmt *out);
+                 const char *const *vals, const int32_t *lens, const int16_t *formats,
+                 struct parser_stmt *out);
 
-/* Counters since creation. */
+/* Copies the counters since creation into out. */
 void parser_get_stats(const struct parser *p, struct parser_stats *out);

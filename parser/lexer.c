@@ -1,0 +1,684 @@
+/*
+ * The parser's lexer (see lexer.h): one pass over the query text that records where its
+ * constants are and hashes the rest. The shape hash is FNV-1a over the token sequence with each
+ * constant replaced by a placeholder byte for its class (number, string, bit string), unquoted
+ * words folded to lower case, and one separator byte after every token, so white space, comments
+ * and the constants' values never change it. Token rules follow PostgreSQL 15's scan.l: nested
+ * block comments, operator runs cut before a comment and stripped of a trailing + or -, string
+ * continuation across a newline, dollar quotes, E'' escapes and $n parameters.
+ */
+#include "parser/lexer.h"
+
+#include <string.h>
+
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+#define FNV_PRIME UINT64_C(0x100000001b3)
+
+/* Bytes hashed in place of a token. */
+enum {
+	HASH_SEP = 0x00,    /* after every token */
+	HASH_NUMBER = 0x01, /* a numeric constant */
+	HASH_STRING = 0x02, /* a character string constant of any quoting */
+	HASH_BITS = 0x03,   /* a bit string constant */
+	HASH_OPEN = 0x04,   /* a quote or comment left open, or junk after a number: that text
+			       never parses, and must not share a shape with its valid twin */
+};
+
+/* What the previous token was, to tell a unary minus (part of a constant) from a binary one. */
+enum prev_tok {
+	PREV_EXPR_START = 0, /* start, operator, ( , [ ; : : an expression may begin next */
+	PREV_OPERAND,        /* constant, ), ], quoted identifier, parameter: '-' is binary */
+	PREV_WORD,           /* identifier or keyword: depends on which word (expr_keyword) */
+};
+
+/* The pass's working state. */
+struct lex {
+	const unsigned char *s;    /* start of the text */
+	const unsigned char *end;  /* one past its last byte */
+	const unsigned char *p;    /* next byte to read */
+	uint64_t h;                /* running hash */
+	uint32_t n;                /* bytes hashed */
+	enum prev_tok prev;        /* class of the previous token */
+	const unsigned char *word; /* the previous word, when prev is PREV_WORD */
+	size_t word_len;           /* its length */
+	struct parser_lexer *lx;   /* where results go */
+};
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_ident_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+static bool is_ident_cont(unsigned char c)
+{
+	return is_ident_start(c) || is_digit(c) || c == '$';
+}
+
+static bool is_op_char(unsigned char c)
+{
+	return strchr("~!@#^&|`?+-*/%<>=", c) != NULL && c != 0;
+}
+
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+static inline void hash_byte(struct lex *l, unsigned char b)
+{
+	l->h = (l->h ^ b) * FNV_PRIME;
+	l->n++;
+}
+
+static void hash_bytes(struct lex *l, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		hash_byte(l, b[i]);
+	hash_byte(l, HASH_SEP);
+}
+
+/*
+ * Words after which a '-' starts an expression, so PostgreSQL's grammar folds it into the
+ * following number. Only reserved words: an identifier of the same spelling would need quotes.
+ * A word missing here costs a cache miss (the extractor finds no constant at the location).
+ */
+static bool expr_keyword(const unsigned char *w, size_t n)
+{
+	static const char *const kw[] = {
+	        "select", "where",     "and",       "or",         "not",  "between", "when",
+	        "then",   "else",      "case",      "having",     "on",   "limit",   "offset",
+	        "by",     "returning", "distinct",  "all",        "like", "ilike",   "similar",
+	        "to",     "escape",    "symmetric", "asymmetric", "is",   "in",      "any",
+	        "some",   "values",    "array",     "return",
+	};
+
+	if (n > 10)
+		return false;
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
+		if (strlen(kw[i]) == n && strncasecmp(kw[i], (const char *)w, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void emit_const(struct lex *l, const unsigned char *start, const unsigned char *stop,
+                       enum parser_const_kind kind)
+{
+	struct parser_lexer *lx = l->lx;
+
+	if (lx->n_const < lx->cap) {
+		struct parser_const *c = &lx->consts[lx->n_const];
+
+		c->offset = (uint32_t)(start - l->s);
+		c->len = (uint32_t)(stop - start);
+		c->kind = (uint8_t)kind;
+	}
+	lx->n_const++;
+	hash_byte(l, kind == PARSER_CONST_NUMBER      ? HASH_NUMBER
+	             : kind == PARSER_CONST_BITSTRING ? HASH_BITS
+	                                              : HASH_STRING);
+	hash_byte(l, HASH_SEP);
+	l->prev = PREV_OPERAND;
+}
+
+/* Skips a -- comment up to (not past) the newline. */
+static const unsigned char *skip_line_comment(const unsigned char *q, const unsigned char *end)
+{
+	while (q < end && *q != '\n' && *q != '\r')
+		q++;
+	return q;
+}
+
+/*
+ * Skips a nested block comment starting at q ("/ *"); returns the byte after it, or NULL when
+ * the comment runs to the end of the text.
+ */
+static const unsigned char *skip_block_comment(const unsigned char *q, const unsigned char *end)
+{
+	int depth = 0;
+
+	while (q < end) {
+		if (q + 1 < end && q[0] == '/' && q[1] == '*') {
+			depth++;
+			q += 2;
+		} else if (q + 1 < end && q[0] == '*' && q[1] == '/') {
+			q += 2;
+			if (--depth == 0)
+				return q;
+		} else {
+			q++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * After a closing quote at q - 1: PostgreSQL joins the next quoted segment when only white space
+ * with at least one newline (and -- comments) separates them. Returns that segment's opening
+ * quote, or NULL.
+ */
+static const unsigned char *continuation(const unsigned char *q, const unsigned char *end)
+{
+	bool newline = false;
+
+	while (q < end) {
+		if (*q == '\n' || *q == '\r') {
+			newline = true;
+			q++;
+		} else if (is_space(*q)) {
+			q++;
+		} else if (q + 1 < end && q[0] == '-' && q[1] == '-') {
+			q = skip_line_comment(q, end);
+		} else {
+			break;
+		}
+	}
+	return newline && q < end && *q == '\'' ? q : NULL;
+}
+
+/* A quoted string constant whose first byte is start and whose contents begin at body. */
+static void lex_string(struct lex *l, const unsigned char *start, const unsigned char *body,
+                       enum parser_const_kind kind)
+{
+	const unsigned char *q = body, *end = l->end;
+
+	for (;;) {
+		while (q < end) {
+			if (*q == '\\' && kind == PARSER_CONST_ESTRING) {
+				q = q + 2 < end ? q + 2 : end;
+			} else if (*q == '\'') {
+				if (q + 1 < end && q[1] == '\'')
+					q += 2;
+				else
+					break;
+			} else {
+				q++;
+			}
+		}
+		if (q >= end) {
+			q = end;
+			hash_byte(l, HASH_OPEN);
+			break;
+		}
+		q++; /* the closing quote */
+		body = continuation(q, end);
+		if (!body)
+			break;
+		q = body + 1;
+	}
+	emit_const(l, start, q, kind);
+	l->p = q;
+}
+
+/* A number whose constant starts at start (a folded '-') and whose digits start at q. */
+static void lex_number(struct lex *l, const unsigned char *start, const unsigned char *q)
+{
+	const unsigned char *end = l->end;
+
+	while (q < end && is_digit(*q))
+		q++;
+	/* "1..2" is an integer followed by "..", as in PostgreSQL */
+	if (q < end && *q == '.' && !(q + 1 < end && q[1] == '.')) {
+		q++;
+		while (q < end && is_digit(*q))
+			q++;
+	}
+	if (q < end && (*q == 'e' || *q == 'E')) {
+		const unsigned char *r = q + 1;
+
+		if (r < end && (*r == '+' || *r == '-'))
+			r++;
+		if (r < end && is_digit(*r)) {
+			q = r;
+			while (q < end && is_digit(*q))
+				q++;
+		}
+	}
+	/* PostgreSQL 15 rejects "123abc" ("trailing junk after numeric literal") */
+	if (q < end && is_ident_start(*q))
+		hash_byte(l, HASH_OPEN);
+	emit_const(l, start, q, PARSER_CONST_NUMBER);
+	l->p = q;
+}
+
+static void lex_word(struct lex *l)
+{
+	const unsigned char *q = l->p;
+
+	while (q < l->end && is_ident_cont(*q)) {
+		hash_byte(l, lower(*q));
+		q++;
+	}
+	hash_byte(l, HASH_SEP);
+	l->prev = PREV_WORD;
+	l->word = l->p;
+	l->word_len = (size_t)(q - l->p);
+	l->p = q;
+}
+
+/* A quoted identifier starting at the '"' at q: hashed as written, case included. */
+static void lex_quoted_ident(struct lex *l, const unsigned char *q)
+{
+	const unsigned char *start = q, *end = l->end;
+	bool open = true;
+
+	q++;
+	while (q < end) {
+		if (*q == '"') {
+			if (q + 1 < end && q[1] == '"') {
+				q += 2;
+				continue;
+			}
+			q++;
+			open = false;
+			break;
+		}
+		q++;
+	}
+	if (open)
+		hash_byte(l, HASH_OPEN);
+	hash_bytes(l, start, (size_t)(q - start));
+	l->prev = PREV_OPERAND;
+	l->p = q;
+}
+
+/* Length of a dollar-quote delimiter ($$ or $tag$) at q, or 0. */
+static size_t dollar_tag(const unsigned char *q, const unsigned char *end)
+{
+	const unsigned char *r = q + 1;
+
+	if (r < end && *r == '$')
+		return 2;
+	if (r >= end || !is_ident_start(*r))
+		return 0;
+	while (r < end && (is_ident_start(*r) || is_digit(*r)))
+		r++;
+	return r < end && *r == '$' ? (size_t)(r - q) + 1 : 0;
+}
+
+static void lex_dollar(struct lex *l, size_t tag)
+{
+	const unsigned char *start = l->p, *body = start + tag, *stop;
+
+	stop = memmem(body, (size_t)(l->end - body), start, tag);
+	if (stop) {
+		stop += tag;
+	} else {
+		stop = l->end;
+		hash_byte(l, HASH_OPEN);
+	}
+	emit_const(l, start, stop, PARSER_CONST_DOLLAR);
+	l->p = stop;
+}
+
+static void lex_param(struct lex *l)
+{
+	const unsigned char *q = l->p + 1;
+	uint32_t v = 0;
+
+	hash_byte(l, '$');
+	while (q < l->end && is_digit(*q)) {
+		if (v < 100000000)
+			v = v * 10 + (uint32_t)(*q - '0');
+		hash_byte(l, *q);
+		q++;
+	}
+	if (q < l->end && is_ident_start(*q))
+		hash_byte(l, HASH_OPEN); /* "$1abc" is junk too */
+	hash_byte(l, HASH_SEP);
+	if (v > l->lx->max_param)
+		l->lx->max_param = v;
+	l->prev = PREV_OPERAND;
+	l->p = q;
+}
+
+/* Whether a '-' here is a unary minus PostgreSQL folds into the number that follows. */
+static bool unary_minus_context(const struct lex *l)
+{
+	return l->prev == PREV_EXPR_START ||
+	       (l->prev == PREV_WORD && expr_keyword(l->word, l->word_len));
+}
+
+static void lex_operator(struct lex *l)
+{
+	const unsigned char *p = l->p, *q = p, *end = l->end;
+	size_t n;
+
+	while (q < end && is_op_char(*q)) {
+		if (q > p && q + 1 < end &&
+		    ((q[0] == '-' && q[1] == '-') || (q[0] == '/' && q[1] == '*')))
+			break;
+		q++;
+	}
+	n = (size_t)(q - p);
+	/* "=-" is "=" then "-", unless the run holds a character only user operators use */
+	if (n > 1 && (p[n - 1] == '+' || p[n - 1] == '-')) {
+		size_t i;
+
+		for (i = 0; i < n - 1; i++) {
+			if (strchr("~!@#^&|`?%", p[i]))
+				break;
+		}
+		if (i == n - 1) {
+			while (n > 1 && (p[n - 1] == '+' || p[n - 1] == '-'))
+				n--;
+		}
+	}
+	if (n == 1 && *p == '-' && unary_minus_context(l)) {
+		const unsigned char *r = p + 1;
+
+		while (r < end && is_space(*r))
+			r++;
+		if (r < end && (is_digit(*r) || (*r == '.' && r + 1 < end && is_digit(r[1])))) {
+			lex_number(l, p, r);
+			return;
+		}
+	}
+	hash_bytes(l, p, n);
+	l->prev = PREV_EXPR_START;
+	l->p = p + n;
+}
+
+void parser_lexer_init(struct parser_lexer *lx, struct parser_const *consts, uint32_t cap)
+{
+	memset(lx, 0, sizeof(*lx));
+	lx->consts = consts;
+	lx->cap = cap;
+}
+
+void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
+{
+	struct lex l = {
+	        .s = (const unsigned char *)sql,
+	        .end = (const unsigned char *)sql + len,
+	        .p = (const unsigned char *)sql,
+	        .h = FNV_OFFSET,
+	        .prev = PREV_EXPR_START,
+	        .lx = lx,
+	};
+
+	lx->n_const = 0;
+	lx->max_param = 0;
+	while (l.p < l.end) {
+		const unsigned char *p = l.p, *end = l.end;
+		unsigned char c = *p;
+		size_t tag;
+
+		if (is_space(c)) {
+			l.p++;
+		} else if (c == '-' && p + 1 < end && p[1] == '-') {
+			l.p = skip_line_comment(p, end);
+		} else if (c == '/' && p + 1 < end && p[1] == '*') {
+			l.p = skip_block_comment(p, end);
+			if (!l.p) {
+				hash_byte(&l, HASH_OPEN);
+				l.p = end;
+			}
+		} else if (c == '\'') {
+			lex_string(&l, p, p + 1, PARSER_CONST_STRING);
+		} else if (is_ident_start(c)) {
+			unsigned char lc = lower(c);
+
+			if (p + 1 < end && p[1] == '\'' && lc == 'e') {
+				lex_string(&l, p, p + 2, PARSER_CONST_ESTRING);
+			} else if (p + 1 < end && p[1] == '\'' && (lc == 'b' || lc == 'x')) {
+				lex_string(&l, p, p + 2, PARSER_CONST_BITSTRING);
+			} else if (p + 2 < end && lc == 'u' && p[1] == '&' && p[2] == '\'') {
+				lex_string(&l, p, p + 3, PARSER_CONST_USTRING);
+			} else if (p + 2 < end && lc == 'u' && p[1] == '&' && p[2] == '"') {
+				hash_byte(&l, 'u');
+				hash_byte(&l, '&');
+				lex_quoted_ident(&l, p + 2);
+			} else if (p + 1 < end && p[1] == '\'' && lc == 'n') {
+				/* N'...' is NATIONAL CHARACTER then the string, located at its quote */
+				hash_byte(&l, 'n');
+				hash_byte(&l, HASH_SEP);
+				l.prev = PREV_OPERAND;
+				l.p = p + 1;
+			} else {
+				lex_word(&l);
+			}
+		} else if (c == '"') {
+			lex_quoted_ident(&l, p);
+		} else if (is_digit(c) || (c == '.' && p + 1 < end && is_digit(p[1]))) {
+			lex_number(&l, p, p);
+		} else if (c == '$' && p + 1 < end && is_digit(p[1])) {
+			lex_param(&l);
+		} else if (c == '$' && (tag = dollar_tag(p, end)) > 0) {
+			lex_dollar(&l, tag);
+		} else if (is_op_char(c)) {
+			lex_operator(&l);
+		} else {
+			hash_bytes(&l, p, 1);
+			l.prev = strchr("(,[;:", c) && c ? PREV_EXPR_START : PREV_OPERAND;
+			l.p++;
+		}
+	}
+	lx->hash = l.h ? l.h : 1;
+	lx->shape_len = l.n;
+}
+
+int parser_lexer_find(const struct parser_lexer *lx, uint32_t offset)
+{
+	int lo = 0, hi = (int)(lx->n_const < lx->cap ? lx->n_const : lx->cap) - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		uint32_t o = lx->consts[mid].offset;
+
+		if (o == offset)
+			return mid;
+		if (o < offset)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* ---- decoding values ---- */
+
+/* Where a decoded value goes. */
+struct out {
+	char *buf;      /* caller's buffer */
+	size_t n;       /* its size */
+	size_t len;     /* bytes written */
+	bool truncated; /* a byte did not fit */
+};
+
+static void put(struct out *o, unsigned char b)
+{
+	if (o->len < o->n)
+		o->buf[o->len++] = (char)b;
+	else
+		o->truncated = true;
+}
+
+static void put_utf8(struct out *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		put(o, (unsigned char)cp);
+	} else if (cp < 0x800) {
+		put(o, (unsigned char)(0xc0 | (cp >> 6)));
+		put(o, (unsigned char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		put(o, (unsigned char)(0xe0 | (cp >> 12)));
+		put(o, (unsigned char)(0x80 | ((cp >> 6) & 0x3f)));
+		put(o, (unsigned char)(0x80 | (cp & 0x3f)));
+	} else {
+		put(o, (unsigned char)(0xf0 | (cp >> 18)));
+		put(o, (unsigned char)(0x80 | ((cp >> 12) & 0x3f)));
+		put(o, (unsigned char)(0x80 | ((cp >> 6) & 0x3f)));
+		put(o, (unsigned char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+static int hex_val(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c = lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Reads exactly n hex digits at *q into *v. */
+static bool hex_digits(const unsigned char **q, const unsigned char *end, int n, uint32_t *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		int d = *q + i < end ? hex_val((*q)[i]) : -1;
+
+		if (d < 0)
+			return false;
+		*v = *v << 4 | (uint32_t)d;
+	}
+	*q += n;
+	return true;
+}
+
+/* Decodes the escape after a backslash at q - 1 (E'' strings); returns the next byte or NULL. */
+static const unsigned char *escape(const unsigned char *q, const unsigned char *end, struct out *o)
+{
+	unsigned char c = *q++;
+	uint32_t v = 0, lo;
+	int n = 0;
+
+	switch (c) {
+	case 'b':
+		put(o, '\b');
+		return q;
+	case 'f':
+		put(o, '\f');
+		return q;
+	case 'n':
+		put(o, '\n');
+		return q;
+	case 'r':
+		put(o, '\r');
+		return q;
+	case 't':
+		put(o, '\t');
+		return q;
+	case 'x':
+		while (n < 2 && q < end && hex_val(*q) >= 0) {
+			v = v << 4 | (uint32_t)hex_val(*q++);
+			n++;
+		}
+		put(o, n ? (unsigned char)v : 'x');
+		return q;
+	case 'u':
+	case 'U':
+		if (!hex_digits(&q, end, c == 'u' ? 4 : 8, &v) || v > 0x10ffff ||
+		    (v >= 0xdc00 && v <= 0xdfff))
+			return NULL;
+		if (v >= 0xd800 && v <= 0xdbff) {
+			/* a UTF-16 surrogate pair, the second half as \uXXXX */
+			if (q + 1 >= end || q[0] != '\\' || q[1] != 'u')
+				return NULL;
+			q += 2;
+			if (!hex_digits(&q, end, 4, &lo) || lo < 0xdc00 || lo > 0xdfff)
+				return NULL;
+			v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+		}
+		put_utf8(o, v);
+		return q;
+	default:
+		if (c >= '0' && c <= '7') {
+			v = c - '0';
+			while (n < 2 && q < end && *q >= '0' && *q <= '7') {
+				v = v * 8 + (uint32_t)(*q++ - '0');
+				n++;
+			}
+			put(o, (unsigned char)v);
+		} else {
+			put(o, c);
+		}
+		return q;
+	}
+}
+
+/* Contents of quoted segments from q (after the first opening quote) to end. */
+static bool decode_quoted(const unsigned char *q, const unsigned char *end, bool esc, struct out *o)
+{
+	while (q < end) {
+		if (*q == '\'') {
+			if (q + 1 < end && q[1] == '\'') {
+				put(o, '\'');
+				q += 2;
+				continue;
+			}
+			/* the closing quote: skip to the next segment's opening quote, if any */
+			q++;
+			while (q < end && *q != '\'') {
+				if (q + 1 < end && q[0] == '-' && q[1] == '-')
+					q = skip_line_comment(q, end);
+				else
+					q++;
+			}
+			if (q < end)
+				q++;
+			continue;
+		}
+		if (esc && *q == '\\' && q + 1 < end) {
+			q = escape(q + 1, end, o);
+			if (!q)
+				return false;
+			continue;
+		}
+		put(o, *q++);
+	}
+	return true;
+}
+
+bool parser_lexer_value(const char *sql, const struct parser_const *c, char *buf, size_t n,
+                        size_t *len, bool *truncated)
+{
+	const unsigned char *q = (const unsigned char *)sql + c->offset, *end = q + c->len;
+	struct out o = {.buf = buf, .n = n};
+	bool ok = true;
+	size_t tag;
+
+	switch (c->kind) {
+	case PARSER_CONST_NUMBER:
+		for (; q < end; q++) {
+			if (!is_space(*q))
+				put(&o, *q);
+		}
+		break;
+	case PARSER_CONST_STRING:
+		ok = decode_quoted(q + 1, end, false, &o);
+		break;
+	case PARSER_CONST_ESTRING:
+		ok = decode_quoted(q + 2, end, true, &o);
+		break;
+	case PARSER_CONST_USTRING:
+		ok = !memchr(q, '\\', c->len) && decode_quoted(q + 3, end, false, &o);
+		break;
+	case PARSER_CONST_DOLLAR:
+		tag = dollar_tag(q, end);
+		if (tag == 0 || c->len < tag)
+			return false;
+		q += tag;
+		if ((size_t)(end - q) >= tag && memcmp(end - tag, q - tag, tag) == 0)
+			end -= tag;
+		while (q < end)
+			put(&o, *q++);
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	*len = o.len;
+	*truncated = o.truncated;
+	return ok;
+}

@@ -1,0 +1,821 @@
+/*
+ * One client connection and its server connection (session mode): start-up, relay, and the
+ * per-connection protocol state the proxy needs to profile statements and to pause a table.
+ *
+ * DESIGN
+ * Bytes flow through two splitters (proxy/frame.h). Client -> server, the relay inspects Query,
+ * Parse, Bind, Execute, Sync, FunctionCall and Close: it classifies statements with the worker's
+ * parser, decides whether a pause must hold them, and records each statement in a small ring of
+ * "flights" in the order the server will answer. Server -> client, it inspects ReadyForQuery,
+ * CommandComplete, PortalSuspended, EmptyQueryResponse and ErrorResponse to complete flights,
+ * emit profile events and follow the transaction status. Everything else, authentication
+ * included, passes through unread, so trust, password, md5 and SCRAM work unchanged.
+ *
+ * Pausing: a statement is held when it touches a paused table that the connection's open
+ * transaction has not touched yet. Held bytes stay in the client's input buffer and reading
+ * stops; the worker re-runs the splitter on resume, so statements leave in arrival order.
+ * Transactions that already touched the table run to their end, which is what lets the worker
+ * acknowledge the pause.
+ */
+#include "proxy/worker_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/time.h"
+
+static bool up_inspect[256];
+static bool down_inspect[256];
+static pthread_once_t inspect_once = PTHREAD_ONCE_INIT;
+
+static void init_inspect_tables(void)
+{
+	const char *up = "QPBESFC";
+	const char *down = "ZCsIE";
+
+	for (const char *p = up; *p; p++)
+		up_inspect[(unsigned char)*p] = true;
+	for (const char *p = down; *p; p++)
+		down_inspect[(unsigned char)*p] = true;
+}
+
+#define conn_log(level, c, fmt, ...)                                                               \
+	fs_log(level, "C-%p %s %s/%s: " fmt, (void *)(c), (c)->addr, (c)->user, (c)->database,    \
+	       ##__VA_ARGS__)
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void server_read_cb(struct bufferevent *bev, void *arg);
+static void side_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void server_event_cb(struct bufferevent *bev, short what, void *arg);
+static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, uint32_t len);
+static enum proxy_frame_verdict inspect_down(void *ctx, const unsigned char *msg, uint32_t len);
+
+static void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen)
+{
+	struct proxy_conn *c = calloc(1, sizeof(*c));
+	char host[INET6_ADDRSTRLEN] = "?";
+	int one = 1;
+
+	pthread_once(&inspect_once, init_inspect_tables);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(c->addr, sizeof(c->addr), "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(c->addr, sizeof(c->addr), "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(c->addr, sizeof(c->addr), "unix");
+	}
+	(void)salen;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->w = w;
+	c->txn = 'I';
+	c->connect_ms = fs_wall_us() / 1000;
+	c->cl = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->cl) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->up = (struct proxy_stream){
+		.inspect = up_inspect, .fn = inspect_up, .ctx = c, .oversized = &w->c.oversized};
+	c->down = (struct proxy_stream){
+		.inspect = down_inspect, .fn = inspect_down, .ctx = c, .oversized = &w->c.oversized};
+	bufferevent_setcb(c->cl, client_read_cb, side_write_cb, client_event_cb, c);
+	bufferevent_enable(c->cl, EV_READ | EV_WRITE);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	counter_add(&w->c.clients_active, 1);
+	counter_add(&w->c.clients_total, 1);
+}
+
+static void unlink_held(struct proxy_conn *c)
+{
+	struct proxy_worker *w = c->w;
+	struct proxy_conn **pp = &w->held_head, *prev = NULL;
+
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->held_next;
+	}
+	if (!*pp)
+		return;
+	*pp = c->held_next;
+	if (w->held_tail == c)
+		w->held_tail = prev;
+	c->held_next = NULL;
+	c->held = false;
+	atomic_fetch_sub_explicit(&w->c.held_now, 1, memory_order_relaxed);
+}
+
+void proxy_conn_close(struct proxy_conn *c, const char *reason)
+{
+	struct proxy_worker *w = c->w;
+
+	if (reason)
+		conn_log(FS_LOG_DEBUG, c, "closing: %s", reason);
+	if (c->held)
+		unlink_held(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->cl)
+		bufferevent_free(c->cl);
+	if (c->sv)
+		bufferevent_free(c->sv);
+	for (int i = 0; i < c->n_named; i++)
+		free(c->named[i].name);
+	free(c->named);
+	free(c);
+	atomic_fetch_sub_explicit(&w->c.clients_active, 1, memory_order_relaxed);
+	/* its transaction, if any, is gone with the server connection */
+	proxy_worker_check_drained(w);
+}
+
+/*
+ * Drops the server side and closes the client once what is queued for it has been written, so a
+ * final error message reaches the client instead of being discarded with the socket.
+ */
+static void close_after_flush(struct proxy_conn *c)
+{
+	if (c->sv) {
+		bufferevent_free(c->sv);
+		c->sv = NULL;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->cl)) == 0) {
+		proxy_conn_close(c, NULL);
+		return;
+	}
+	c->closing = true;
+	bufferevent_disable(c->cl, EV_READ);
+}
+
+/* Sends an ErrorResponse to the client and closes once it is written. */
+static void fail_client(struct proxy_conn *c, const char *sqlstate, const char *msg)
+{
+	struct evbuffer *out = bufferevent_get_output(c->cl);
+	unsigned char hdr[5];
+	size_t len = 4 + 1 + strlen("FATAL") + 1 + 1 + strlen("FATAL") + 1 + 1 + strlen(sqlstate) +
+		     1 + 1 + strlen(msg) + 1 + 1;
+
+	hdr[0] = 'E';
+	proxy_put_be32(hdr + 1, (uint32_t)len);
+	evbuffer_add(out, hdr, sizeof(hdr));
+	evbuffer_add(out, "SFATAL", 7);
+	evbuffer_add(out, "VFATAL", 7);
+	evbuffer_add(out, "C", 1);
+	evbuffer_add(out, sqlstate, strlen(sqlstate) + 1);
+	evbuffer_add(out, "M", 1);
+	evbuffer_add(out, msg, strlen(msg) + 1);
+	evbuffer_add(out, "", 1);
+	conn_log(FS_LOG_INFO, c, "refused: %s", msg);
+	close_after_flush(c);
+}
+
+/* Stops reading from `from` while `to` has a large backlog; side_write_cb resumes it. */
+static void apply_backpressure(struct bufferevent *from, struct bufferevent *to)
+{
+	if (evbuffer_get_length(bufferevent_get_output(to)) > PROXY_BACKLOG_HIGH)
+		bufferevent_disable(from, EV_READ);
+}
+
+static void pump_up(struct proxy_conn *c)
+{
+	switch (proxy_stream_pump(&c->up, bufferevent_get_input(c->cl),
+				  bufferevent_get_output(c->sv))) {
+	case PROXY_STREAM_OK:
+		apply_backpressure(c->cl, c->sv);
+		break;
+	case PROXY_STREAM_HELD:
+		/* stop reading: the held bytes stay where they are until resume */
+		bufferevent_disable(c->cl, EV_READ);
+		break;
+	case PROXY_STREAM_BAD:
+		proxy_conn_close(c, "client protocol violation");
+		break;
+	}
+}
+
+static void server_connected(struct proxy_conn *c)
+{
+	c->state = PROXY_CONN_RELAY;
+	bufferevent_enable(c->sv, EV_READ | EV_WRITE);
+	bufferevent_enable(c->cl, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->cl)) > 0)
+		pump_up(c);
+}
+
+static void connect_server(struct proxy_conn *c, const unsigned char *startup, size_t len)
+{
+	struct proxy *p = c->w->proxy;
+
+	c->sv = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->sv) {
+		fail_client(c, "53200", "foreshard: out of memory");
+		return;
+	}
+	bufferevent_setcb(c->sv, server_read_cb, side_write_cb, server_event_cb, c);
+	/* queued now, sent as soon as the connection is up */
+	evbuffer_add(bufferevent_get_output(c->sv), startup, len);
+	c->state = PROXY_CONN_CONNECTING;
+	bufferevent_disable(c->cl, EV_READ);
+	if (bufferevent_socket_connect(c->sv, (struct sockaddr *)&p->server_addr,
+				       (int)p->server_addrlen) < 0) {
+		counter_add(&c->w->c.server_errors, 1);
+		fail_client(c, "08006", "foreshard: cannot connect to the PostgreSQL server");
+	}
+}
+
+static void cancel_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)arg;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		bufferevent_free(bev);
+}
+
+/* Relays a CancelRequest on a connection of its own; the server's key is the client's. */
+static void forward_cancel(struct proxy_conn *c, const unsigned char *pkt, size_t len)
+{
+	struct proxy *p = c->w->proxy;
+	struct bufferevent *bev = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev) {
+		evbuffer_add(bufferevent_get_output(bev), pkt, len);
+		/* the server closes the connection after reading the request; so do we */
+		bufferevent_setcb(bev, NULL, NULL, cancel_event_cb, NULL);
+		if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->server_addr,
+					       (int)p->server_addrlen) < 0)
+			bufferevent_free(bev);
+		else
+			bufferevent_enable(bev, EV_READ);
+	}
+	proxy_conn_close(c, "cancel request relayed");
+}
+
+/* Reads user and database from a v3 start-up packet body (after length and version). */
+static void read_startup_params(struct proxy_conn *c, const unsigned char *body, size_t len)
+{
+	struct proxy_reader r;
+
+	proxy_reader_init(&r, body, len);
+	while (!r.bad && r.p < r.end && *r.p) {
+		const char *k = proxy_read_str(&r);
+		const char *v = proxy_read_str(&r);
+
+		if (strcmp(k, "user") == 0)
+			snprintf(c->user, sizeof(c->user), "%s", v);
+		else if (strcmp(k, "database") == 0)
+			snprintf(c->database, sizeof(c->database), "%s", v);
+	}
+	if (!c->database[0])
+		snprintf(c->database, sizeof(c->database), "%s", c->user);
+}
+
+static void handle_startup(struct proxy_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->cl);
+
+	while (c->state == PROXY_CONN_STARTUP) {
+		unsigned char hdr[8];
+		const unsigned char *pkt;
+		uint32_t len, code;
+
+		if (evbuffer_get_length(in) < sizeof(hdr))
+			return;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		len = proxy_be32(hdr);
+		code = proxy_be32(hdr + 4);
+		if (len < 8 || len > PROXY_STARTUP_MAX) {
+			proxy_conn_close(c, "invalid start-up packet length");
+			return;
+		}
+		if (evbuffer_get_length(in) < len)
+			return;
+		pkt = evbuffer_pullup(in, len);
+		if (code == PROXY_SSL_CODE || code == PROXY_GSSENC_CODE) {
+			/* no encryption yet: the client may go on in plain text or give up */
+			evbuffer_drain(in, len);
+			bufferevent_write(c->cl, "N", 1);
+			continue;
+		}
+		if (code == PROXY_CANCEL_CODE) {
+			if (len == 16)
+				forward_cancel(c, pkt, len);
+			else
+				proxy_conn_close(c, "invalid cancel request");
+			return;
+		}
+		if (code >> 16 != 3) {
+			fail_client(c, "0A000", "foreshard: unsupported frontend protocol version");
+			return;
+		}
+		read_startup_params(c, pkt + 8, len - 8);
+		connect_server(c, pkt, len);
+		evbuffer_drain(in, len);
+		conn_log(FS_LOG_DEBUG, c, "start-up relayed");
+	}
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+
+	(void)bev;
+	if (c->state == PROXY_CONN_STARTUP)
+		handle_startup(c);
+	else if (c->state == PROXY_CONN_RELAY && !c->held)
+		pump_up(c);
+}
+
+static void server_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+
+	(void)bev;
+	switch (proxy_stream_pump(&c->down, bufferevent_get_input(c->sv),
+				  bufferevent_get_output(c->cl))) {
+	case PROXY_STREAM_OK:
+		apply_backpressure(c->sv, c->cl);
+		break;
+	case PROXY_STREAM_HELD: /* the server side never holds */
+	case PROXY_STREAM_BAD:
+		proxy_conn_close(c, "server protocol violation");
+		break;
+	}
+}
+
+/* Output drained below the low watermark: resume reading the opposite side. */
+static void side_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+
+	if (c->closing) {
+		if (bev == c->cl)
+			proxy_conn_close(c, NULL); /* the last message is out */
+		return;
+	}
+	if (c->state != PROXY_CONN_RELAY)
+		return;
+	if (bev == c->sv && !c->held)
+		bufferevent_enable(c->cl, EV_READ);
+	else if (bev == c->cl)
+		bufferevent_enable(c->sv, EV_READ);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		proxy_conn_close(c, what & BEV_EVENT_EOF ? "client closed" : "client error");
+}
+
+static void server_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		server_connected(c);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (c->state == PROXY_CONN_CONNECTING) {
+			counter_add(&c->w->c.server_errors, 1);
+			fail_client(c, "08006",
+				    "foreshard: cannot connect to the PostgreSQL server; check "
+				    "server_host and server_port");
+			return;
+		}
+		if (what & BEV_EVENT_ERROR)
+			counter_add(&c->w->c.server_errors, 1);
+		/* pass on whatever the server said last (e.g. a FATAL), then close */
+		conn_log(FS_LOG_DEBUG, c, "%s", what & BEV_EVENT_EOF ? "server closed" : "server error");
+		server_read_cb(c->sv, c);
+		close_after_flush(c);
+	}
+}
+
+/* ---- transaction and pause bookkeeping ---- */
+
+bool proxy_conn_busy_with(const struct proxy_conn *c, uint16_t table_id)
+{
+	if (table_id == PROXY_PAUSE_ALL)
+		return c->pending_sync > 0 || c->txn != 'I';
+	for (int i = 0; i < c->n_txn_tables; i++) {
+		if (c->txn_tables[i] == table_id)
+			return true;
+	}
+	return false;
+}
+
+static void touch_tables(struct proxy_conn *c, const struct parser_stmt *st)
+{
+	for (int i = 0; i < st->n_access; i++) {
+		uint16_t t = st->access[i].table_id;
+		bool seen = false;
+
+		for (int j = 0; j < c->n_txn_tables && !seen; j++)
+			seen = c->txn_tables[j] == t;
+		if (!seen && c->n_txn_tables < PROXY_TXN_TABLES)
+			c->txn_tables[c->n_txn_tables++] = t;
+	}
+}
+
+/* Whether a statement must wait for a resume before it may reach the server. */
+static bool must_hold(struct proxy_conn *c, const struct parser_stmt *st)
+{
+	struct proxy_worker *w = c->w;
+
+	if (w->n_paused == 0)
+		return false;
+	if (proxy_worker_is_paused(w, PROXY_PAUSE_ALL) && !proxy_conn_busy_with(c, PROXY_PAUSE_ALL))
+		return true;
+	for (int i = 0; st && i < st->n_access; i++) {
+		uint16_t t = st->access[i].table_id;
+
+		if (proxy_worker_is_paused(w, t) && !proxy_conn_busy_with(c, t))
+			return true;
+	}
+	return false;
+}
+
+/* ---- flights: statements awaiting completion ---- */
+
+static struct proxy_flight *flight_push(struct proxy_conn *c, enum proxy_flight_kind kind)
+{
+	struct proxy_flight *f;
+
+	if (c->flight_count == PROXY_INFLIGHT) {
+		/* a deep pipeline: stop profiling it rather than buffer without bound */
+		c->flights_lost = true;
+		return NULL;
+	}
+	f = &c->flights[(c->flight_head + c->flight_count) % PROXY_INFLIGHT];
+	c->flight_count++;
+	f->kind = kind;
+	f->rows = 0;
+	f->error = false;
+	f->stmt.n_access = 0;
+	return f;
+}
+
+static struct proxy_flight *flight_head(struct proxy_conn *c)
+{
+	return c->flight_count ? &c->flights[c->flight_head] : NULL;
+}
+
+static void flight_pop(struct proxy_conn *c)
+{
+	c->flight_head = (c->flight_head + 1) % PROXY_INFLIGHT;
+	c->flight_count--;
+}
+
+/* Emits one profile event per managed table the statement touched. */
+static void flight_complete(struct proxy_conn *c, const struct proxy_flight *f)
+{
+	struct proxy_worker *w = c->w;
+	uint64_t now = fs_mono_us();
+	uint64_t lat = now - f->start_us;
+
+	for (int i = 0; i < f->stmt.n_access; i++) {
+		const struct parser_access *a = &f->stmt.access[i];
+		struct fs_profile_event ev = {
+			.ts_us = f->start_wall_us,
+			.key_lo = a->key_lo,
+			.key_hi = a->key_hi,
+			.template_id = f->stmt.template_id,
+			.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat,
+			.rows = f->rows,
+			.worker_id = w->id,
+			.table_id = a->table_id,
+			.op = a->op,
+			.pred = a->pred,
+			.error = f->error,
+		};
+
+		if (fs_ring_push(&w->ring, &ev))
+			counter_add(&w->c.events_sent, 1);
+		else
+			counter_add(&w->c.events_dropped, 1);
+	}
+}
+
+/* ---- client -> server inspection ---- */
+
+static struct parser_prepared *find_prepared(struct proxy_conn *c, const char *name, bool create)
+{
+	if (!name[0])
+		return &c->unnamed;
+	for (int i = 0; i < c->n_named; i++) {
+		if (strcmp(c->named[i].name, name) == 0)
+			return &c->named[i].p;
+	}
+	if (!create)
+		return NULL;
+	if (c->n_named == c->cap_named) {
+		int cap = c->cap_named ? c->cap_named * 2 : 8;
+		struct proxy_prepared *n = realloc(c->named, (size_t)cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		c->named = n;
+		c->cap_named = cap;
+	}
+	c->named[c->n_named].name = strdup(name);
+	if (!c->named[c->n_named].name)
+		return NULL;
+	return &c->named[c->n_named++].p;
+}
+
+static void forget_prepared(struct proxy_conn *c, const char *name)
+{
+	for (int i = 0; i < c->n_named; i++) {
+		if (strcmp(c->named[i].name, name) == 0) {
+			free(c->named[i].name);
+			c->named[i] = c->named[--c->n_named];
+			return;
+		}
+	}
+}
+
+/* Marks the start of an extended-protocol batch for latency measurement. */
+static void batch_begin(struct proxy_conn *c)
+{
+	if (!c->in_batch) {
+		c->in_batch = true;
+		c->batch_start_us = fs_mono_us();
+	}
+}
+
+#define PARAMS_MAX 256 /* Bind parameters decoded for key extraction; more are relayed unread */
+
+static void bind_params(struct proxy_conn *c, struct proxy_reader *r, const char *stmt_name)
+{
+	const struct parser_prepared *prep = find_prepared(c, stmt_name, false);
+	const char *vals[PARAMS_MAX];
+	int32_t lens[PARAMS_MAX];
+	int16_t fmts[PARAMS_MAX];
+	int16_t nfmt, nparam;
+	int16_t fmt_all = 0;
+
+	c->portal.n_access = 0;
+	c->portal.template_id = 0;
+	if (!prep || !prep->parsed)
+		return;
+	nfmt = proxy_read_i16(r);
+	if (nfmt < 0 || nfmt > PARAMS_MAX)
+		return;
+	for (int i = 0; i < nfmt; i++)
+		fmts[i] = proxy_read_i16(r);
+	if (nfmt == 1)
+		fmt_all = fmts[0];
+	nparam = proxy_read_i16(r);
+	if (nparam < 0 || nparam > PARAMS_MAX || (nfmt > 1 && nfmt != nparam))
+		return;
+	for (int i = 0; i < nparam; i++) {
+		lens[i] = proxy_read_i32(r);
+		vals[i] = lens[i] > 0 ? (const char *)proxy_read_bytes(r, (size_t)lens[i]) : "";
+		if (nfmt <= 1)
+			fmts[i] = fmt_all;
+	}
+	if (r->bad)
+		return;
+	parser_bind(c->w->parser, prep, nparam, vals, lens, fmts, &c->portal);
+}
+
+static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, uint32_t len)
+{
+	struct proxy_conn *c = ctx;
+	struct proxy_worker *w = c->w;
+	struct proxy_reader r;
+	struct proxy_flight *f;
+	struct parser_stmt st;
+
+	proxy_reader_init(&r, msg + 5, len - 5);
+	switch (msg[0]) {
+	case 'Q': {
+		const char *sql = proxy_read_str(&r);
+
+		if (r.bad)
+			return PROXY_FRAME_CLOSE;
+		proxy_worker_refresh_catalog(w);
+		parser_query(w->parser, sql, strlen(sql), &st);
+		if (must_hold(c, &st)) {
+			proxy_worker_hold(w, c);
+			return PROXY_FRAME_HOLD;
+		}
+		touch_tables(c, &st);
+		c->pending_sync++;
+		c->queries++;
+		counter_add(&w->c.queries, 1);
+		f = flight_push(c, PROXY_FLIGHT_QUERY);
+		if (f) {
+			f->start_us = fs_mono_us();
+			f->start_wall_us = fs_wall_us();
+			f->stmt = st;
+		}
+		return PROXY_FRAME_FORWARD;
+	}
+	case 'P': {
+		const char *name = proxy_read_str(&r);
+		const char *sql = proxy_read_str(&r);
+		struct parser_prepared prep;
+		struct parser_prepared *slot;
+
+		if (r.bad)
+			return PROXY_FRAME_CLOSE;
+		proxy_worker_refresh_catalog(w);
+		parser_prepare(w->parser, sql, strlen(sql), &prep);
+		if (w->n_paused > 0) {
+			parser_bind(w->parser, &prep, 0, NULL, NULL, NULL, &st);
+			if (must_hold(c, &st)) {
+				proxy_worker_hold(w, c);
+				return PROXY_FRAME_HOLD;
+			}
+			/* parse analysis locks the tables: they belong to the transaction now */
+			touch_tables(c, &st);
+		}
+		batch_begin(c);
+		slot = find_prepared(c, name, true);
+		if (slot)
+			*slot = prep;
+		return PROXY_FRAME_FORWARD;
+	}
+	case 'B': {
+		const char *portal = proxy_read_str(&r);
+		const char *stmt = proxy_read_str(&r);
+
+		if (r.bad)
+			return PROXY_FRAME_CLOSE;
+		proxy_worker_refresh_catalog(w);
+		if (portal[0]) {
+			st.n_access = 0;
+		} else {
+			bind_params(c, &r, stmt);
+			st = c->portal;
+		}
+		if (must_hold(c, &st)) {
+			proxy_worker_hold(w, c);
+			return PROXY_FRAME_HOLD;
+		}
+		touch_tables(c, &st);
+		batch_begin(c);
+		return PROXY_FRAME_FORWARD;
+	}
+	case 'E': {
+		const char *portal = proxy_read_str(&r);
+
+		if (r.bad)
+			return PROXY_FRAME_CLOSE;
+		batch_begin(c);
+		c->queries++;
+		counter_add(&w->c.queries, 1);
+		f = flight_push(c, PROXY_FLIGHT_EXECUTE);
+		if (f) {
+			f->start_us = c->batch_start_us;
+			f->start_wall_us = fs_wall_us() - (fs_mono_us() - c->batch_start_us);
+			if (!portal[0])
+				f->stmt = c->portal;
+		}
+		return PROXY_FRAME_FORWARD;
+	}
+	case 'S':
+	case 'F':
+		if (msg[0] == 'F' && must_hold(c, NULL)) {
+			proxy_worker_hold(w, c);
+			return PROXY_FRAME_HOLD;
+		}
+		c->in_batch = false;
+		c->pending_sync++;
+		flight_push(c, PROXY_FLIGHT_SYNC);
+		return PROXY_FRAME_FORWARD;
+	case 'C': {
+		char kind = (char)proxy_read_u8(&r);
+		const char *name = proxy_read_str(&r);
+
+		if (r.bad)
+			return PROXY_FRAME_CLOSE;
+		if (kind == 'S' && name[0])
+			forget_prepared(c, name);
+		return PROXY_FRAME_FORWARD;
+	}
+	}
+	return PROXY_FRAME_FORWARD;
+}
+
+/* ---- server -> client inspection ---- */
+
+static void ready_for_query(struct proxy_conn *c, char status)
+{
+	struct proxy_flight *f;
+
+	/* everything up to and including the oldest Query or Sync is answered now */
+	while ((f = flight_head(c)) != NULL) {
+		enum proxy_flight_kind kind = f->kind;
+
+		if (kind == PROXY_FLIGHT_QUERY)
+			flight_complete(c, f);
+		flight_pop(c);
+		if (kind != PROXY_FLIGHT_EXECUTE)
+			break;
+	}
+	c->txn = status;
+	if (c->pending_sync > 0)
+		c->pending_sync--;
+	if (c->pending_sync == 0 && status == 'I') {
+		c->n_txn_tables = 0;
+		if (c->flights_lost) {
+			/* idle with nothing outstanding: profiling can start afresh */
+			c->flight_count = 0;
+			c->flights_lost = false;
+		}
+		proxy_worker_check_drained(c->w);
+	}
+}
+
+static enum proxy_frame_verdict inspect_down(void *ctx, const unsigned char *msg, uint32_t len)
+{
+	struct proxy_conn *c = ctx;
+	struct proxy_flight *f = flight_head(c);
+	struct proxy_reader r;
+
+	proxy_reader_init(&r, msg + 5, len - 5);
+	switch (msg[0]) {
+	case 'Z':
+		ready_for_query(c, (char)proxy_read_u8(&r));
+		break;
+	case 'C': {
+		const char *tag = proxy_read_str(&r);
+
+		if (!f || c->flights_lost)
+			break;
+		f->rows += proxy_tag_rows(tag);
+		if (f->kind == PROXY_FLIGHT_EXECUTE) {
+			flight_complete(c, f);
+			flight_pop(c);
+		}
+		break;
+	}
+	case 's': /* PortalSuspended */
+	case 'I': /* EmptyQueryResponse */
+		if (f && f->kind == PROXY_FLIGHT_EXECUTE && !c->flights_lost) {
+			flight_complete(c, f);
+			flight_pop(c);
+		}
+		break;
+	case 'E':
+		if (!f || c->flights_lost)
+			break;
+		f->error = true;
+		if (f->kind == PROXY_FLIGHT_EXECUTE) {
+			flight_complete(c, f);
+			flight_pop(c);
+			/* the server skips to Sync: the batch's other Executes never run */
+			while ((f = flight_head(c)) != NULL && f->kind == PROXY_FLIGHT_EXECUTE)
+				flight_pop(c);
+		}
+		break;
+	}
+	return PROXY_FRAME_FORWARD;
+}
+
+void proxy_conn_unhold(struct proxy_conn *c)
+{
+	uint64_t held_us = fs_mono_us() - c->held_since_us;
+	uint64_t max = atomic_load_explicit(&c->w->c.max_hold_us, memory_order_relaxed);
+
+	if (held_us > max)
+		atomic_store_explicit(&c->w->c.max_hold_us, held_us, memory_order_relaxed);
+	c->held = false;
+	bufferevent_enable(c->cl, EV_READ);
+	pump_up(c);
+}

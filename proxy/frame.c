@@ -1,0 +1,119 @@
+/*
+ * Incremental message splitter and body readers for the PostgreSQL protocol (see frame.h).
+ * Inspected messages are pulled up into one contiguous block only when the inspector needs them
+ * whole; everything else is moved between evbuffers chunk by chunk without copying.
+ */
+#include "proxy/frame.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuffer *in,
+					   struct evbuffer *out)
+{
+	for (;;) {
+		size_t avail = evbuffer_get_length(in);
+		unsigned char hdr[5];
+		uint32_t len;
+
+		if (s->remaining > 0) {
+			size_t n = avail < s->remaining ? avail : (size_t)s->remaining;
+
+			if (n == 0)
+				return PROXY_STREAM_OK;
+			if (evbuffer_remove_buffer(in, out, n) != (int)n)
+				return PROXY_STREAM_BAD;
+			s->remaining -= n;
+			continue;
+		}
+		if (avail < sizeof(hdr))
+			return PROXY_STREAM_OK;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		len = proxy_be32(hdr + 1);
+		if (len < 4 || len > PROXY_FRAME_MAX_LEN)
+			return PROXY_STREAM_BAD;
+		if (!s->inspect[hdr[0]] || len >= PROXY_INSPECT_MAX) {
+			if (s->inspect[hdr[0]] && s->oversized)
+				atomic_fetch_add_explicit(s->oversized, 1, memory_order_relaxed);
+			s->remaining = (uint64_t)len + 1;
+			continue;
+		}
+		if (avail < (size_t)len + 1)
+			return PROXY_STREAM_OK;
+		switch (s->fn(s->ctx, evbuffer_pullup(in, (ssize_t)len + 1), len + 1)) {
+		case PROXY_FRAME_FORWARD:
+			break;
+		case PROXY_FRAME_HOLD:
+			return PROXY_STREAM_HELD;
+		case PROXY_FRAME_CLOSE:
+			return PROXY_STREAM_BAD;
+		}
+		if (evbuffer_remove_buffer(in, out, (size_t)len + 1) != (int)len + 1)
+			return PROXY_STREAM_BAD;
+	}
+}
+
+void proxy_reader_init(struct proxy_reader *r, const unsigned char *body, size_t len)
+{
+	r->p = body;
+	r->end = body + len;
+	r->bad = false;
+}
+
+const unsigned char *proxy_read_bytes(struct proxy_reader *r, size_t n)
+{
+	const unsigned char *p = r->p;
+
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		r->p = r->end;
+		return NULL;
+	}
+	r->p += n;
+	return p;
+}
+
+uint8_t proxy_read_u8(struct proxy_reader *r)
+{
+	const unsigned char *p = proxy_read_bytes(r, 1);
+
+	return p ? p[0] : 0;
+}
+
+int16_t proxy_read_i16(struct proxy_reader *r)
+{
+	const unsigned char *p = proxy_read_bytes(r, 2);
+
+	return p ? (int16_t)((uint16_t)p[0] << 8 | p[1]) : 0;
+}
+
+int32_t proxy_read_i32(struct proxy_reader *r)
+{
+	const unsigned char *p = proxy_read_bytes(r, 4);
+
+	return p ? (int32_t)proxy_be32(p) : 0;
+}
+
+const char *proxy_read_str(struct proxy_reader *r)
+{
+	const unsigned char *nul = memchr(r->p, 0, (size_t)(r->end - r->p));
+	const char *s = (const char *)r->p;
+
+	if (!nul) {
+		r->bad = true;
+		r->p = r->end;
+		return "";
+	}
+	r->p = nul + 1;
+	return s;
+}
+
+uint32_t proxy_tag_rows(const char *tag)
+{
+	const char *sp = strrchr(tag, ' ');
+
+	if (!sp || sp[1] < '0' || sp[1] > '9')
+		return 0;
+	return (uint32_t)strtoul(sp + 1, NULL, 10);
+}

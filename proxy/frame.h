@@ -1,0 +1,95 @@
+#pragma once
+/*
+ * PostgreSQL protocol v3 framing for the relay: an incremental splitter that moves messages
+ * from one evbuffer to another, showing the relay the messages it wants to inspect whole and
+ * streaming the others (COPY data, large rows) without buffering them, plus decoders for the
+ * few message bodies the proxy reads.
+ *
+ * Every message after start-up is: type byte, int32 length (counting itself), body. The
+ * splitter works on whatever bytes have arrived, so a message split across reads, or several
+ * messages in one read, are handled the same way.
+ */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+
+#define PROXY_FRAME_MAX_LEN 0x40000000u  /* 1 GiB, PostgreSQL's own limit (MaxAllocSize) */
+#define PROXY_INSPECT_MAX (1u << 20)       /* larger inspected messages are streamed unread */
+
+/* What the inspector decides about one whole message at the head of the input. */
+enum proxy_frame_verdict {
+	PROXY_FRAME_FORWARD = 0, /* move it to the output and go on */
+	PROXY_FRAME_HOLD,        /* leave it (and everything after it) in the input for now */
+	PROXY_FRAME_CLOSE,       /* protocol violation: the caller closes the connection */
+};
+
+/*
+ * Called for every message whose type the stream inspects, with the whole message (type byte
+ * included) contiguous in msg, len bytes. May not touch the buffers.
+ */
+typedef enum proxy_frame_verdict (*proxy_frame_inspect_fn)(void *ctx, const unsigned char *msg,
+							   uint32_t len);
+
+/* Per-direction splitter state. */
+struct proxy_stream {
+	uint64_t remaining;        /* bytes of a streamed (uninspected) message still to move */
+	const bool *inspect;       /* [256]: message types to show the inspector whole */
+	proxy_frame_inspect_fn fn; /* the inspector */
+	void *ctx;                 /* its argument */
+	_Atomic uint64_t *oversized; /* counts inspected messages streamed unread (too big) */
+};
+
+enum proxy_stream_status {
+	PROXY_STREAM_OK = 0, /* moved all it could; wait for more input */
+	PROXY_STREAM_HELD,   /* the inspector held a message */
+	PROXY_STREAM_BAD,    /* bad length or the inspector asked to close */
+};
+
+/*
+ * Moves complete and streamable messages from in to out, calling the inspector as it goes.
+ * Returns when the input is exhausted (OK), a message is held (HELD), or on a violation (BAD).
+ */
+enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuffer *in,
+					   struct evbuffer *out);
+
+/* Big-endian readers over a bounded body. */
+struct proxy_reader {
+	const unsigned char *p;   /* next byte */
+	const unsigned char *end; /* one past the last byte */
+	bool bad;                 /* set when a read ran past the end: the message is malformed */
+};
+
+void proxy_reader_init(struct proxy_reader *r, const unsigned char *body, size_t len);
+uint8_t proxy_read_u8(struct proxy_reader *r);
+int16_t proxy_read_i16(struct proxy_reader *r);
+int32_t proxy_read_i32(struct proxy_reader *r);
+/* Returns the NUL-terminated string at the cursor (inside the message), or "" if malformed. */
+const char *proxy_read_str(struct proxy_reader *r);
+/* Returns a pointer to n bytes at the cursor, or NULL if fewer remain. */
+const unsigned char *proxy_read_bytes(struct proxy_reader *r, size_t n);
+
+static inline uint32_t proxy_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void proxy_put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* Start-up packet codes (the int32 after the length). */
+#define PROXY_PROTO_V3 0x00030000u
+#define PROXY_CANCEL_CODE 80877102u
+#define PROXY_SSL_CODE 80877103u
+#define PROXY_GSSENC_CODE 80877104u
+#define PROXY_STARTUP_MAX 10000u /* PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
+
+/* Rows count at the end of a CommandComplete tag ("INSERT 0 5", "SELECT 3"), 0 if none. */
+uint32_t proxy_tag_rows(const char *tag);

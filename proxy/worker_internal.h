@@ -1,0 +1,173 @@
+#pragma once
+/*
+ * Private to proxy/: the worker and connection structs shared by worker.c (thread, listener,
+ * pause commands), conn.c (one client/server pair) and proxy.c (the public API over workers).
+ */
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/catalog.h"
+#include "common/mailbox.h"
+#include "common/ring.h"
+#include "common/snap.h"
+#include "parser/parser.h"
+#include "proxy/frame.h"
+#include "proxy/proxy.h"
+
+#define PROXY_MAX_PAUSED 8     /* tables paused at once per worker */
+#define PROXY_TXN_TABLES 8     /* managed tables tracked per open transaction */
+#define PROXY_INFLIGHT 32      /* statements awaiting completion per connection */
+#define PROXY_BACKLOG_HIGH (1u << 20) /* stop reading a side when the other's output exceeds */
+
+/* Commands a worker receives in its mailbox. */
+enum proxy_cmd_kind {
+	PROXY_CMD_PAUSE = 0, /* hold new statements touching table_id */
+	PROXY_CMD_RESUME,    /* release them */
+	PROXY_CMD_STOP,      /* close everything and leave the event loop */
+};
+
+struct proxy_cmd {
+	enum proxy_cmd_kind kind;
+	uint16_t table_id; /* a catalog id or PROXY_PAUSE_ALL */
+	uint64_t seq;      /* PAUSE sequence number to acknowledge */
+};
+
+/* A table this worker is holding statements for. */
+struct proxy_pause {
+	uint16_t table_id;   /* catalog id or PROXY_PAUSE_ALL */
+	uint64_t since_us;   /* monotonic; the worker resumes by itself after pause_limit_ms */
+};
+
+/* Counters a worker updates and the console sums; relaxed atomics, written only by the owner. */
+struct proxy_counters {
+	_Atomic uint64_t clients_active, clients_total, queries, events_sent, events_dropped,
+		oversized, held_now, held_total, max_hold_us, server_errors;
+	/* copied from the worker's parser once a second (the parser is not shared) */
+	_Atomic uint64_t parse_errors, unkeyed, cache_hits;
+};
+
+enum proxy_conn_state {
+	PROXY_CONN_STARTUP = 0, /* reading the client's start-up packet */
+	PROXY_CONN_CONNECTING,  /* waiting for the server connection */
+	PROXY_CONN_RELAY,       /* authenticated or authenticating: messages flow both ways */
+};
+
+/* A statement awaiting completion, in the order the server will answer. */
+enum proxy_flight_kind {
+	PROXY_FLIGHT_QUERY = 0, /* simple Query: completes at ReadyForQuery */
+	PROXY_FLIGHT_EXECUTE,   /* Execute: completes at CommandComplete/PortalSuspended/error */
+	PROXY_FLIGHT_SYNC,      /* Sync or FunctionCall: answered by ReadyForQuery */
+};
+
+struct proxy_flight {
+	enum proxy_flight_kind kind;
+	uint64_t start_us;         /* monotonic, at the first message */
+	uint64_t start_wall_us;    /* wall clock, for the profile event */
+	uint32_t rows;             /* rows so far, from CommandComplete */
+	bool error;                /* ended in ErrorResponse */
+	struct parser_stmt stmt;   /* what the parser found (QUERY, EXECUTE) */
+};
+
+/* A named prepared statement (the unnamed one lives in the connection itself). */
+struct proxy_prepared {
+	char *name;                /* owned */
+	struct parser_prepared p;
+};
+
+struct proxy_worker;
+
+struct proxy_conn {
+	struct proxy_worker *w;
+	struct proxy_conn *prev, *next;  /* the worker's list of connections */
+	struct proxy_conn *held_next;    /* the worker's FIFO of held connections */
+	enum proxy_conn_state state;
+	struct bufferevent *cl;          /* client side */
+	struct bufferevent *sv;          /* server side, once connecting */
+	struct proxy_stream up;          /* client -> server splitter */
+	struct proxy_stream down;        /* server -> client splitter */
+	char addr[64];                   /* client address:port for logs and SHOW CLIENTS */
+	char user[64], database[64];     /* from the start-up packet */
+	uint64_t connect_ms;             /* wall clock */
+	uint64_t queries;                /* statements relayed */
+	char txn;                        /* last ReadyForQuery status */
+	int pending_sync;                /* ReadyForQuery messages still to come */
+	int n_txn_tables;                /* managed tables the open transaction touched */
+	uint16_t txn_tables[PROXY_TXN_TABLES];
+	bool held;                       /* a statement waits in cl's input for a resume */
+	uint64_t held_since_us;          /* monotonic */
+	bool closing;                    /* closes once the client's output is written */
+	struct proxy_flight flights[PROXY_INFLIGHT]; /* ring of statements awaiting completion */
+	uint32_t flight_head, flight_count;
+	bool flights_lost;               /* overflowed: profiling resumes at the next idle point */
+	struct parser_prepared unnamed;  /* the unnamed prepared statement */
+	struct proxy_prepared *named;    /* named prepared statements, owned */
+	int n_named, cap_named;
+	struct parser_stmt portal;       /* the unnamed portal's statement; named portals are
+					    not profiled (they live only inside transactions) */
+	bool in_batch;                   /* extended messages seen since the last Sync */
+	uint64_t batch_start_us;         /* monotonic, first message of the current batch */
+	uint64_t batch_start_wall_us;
+};
+
+struct proxy_worker {
+	struct proxy *proxy;
+	uint16_t id;
+	pthread_t thread;
+	bool started;                     /* thread is running and must be joined */
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct fs_mailbox mbox;           /* struct proxy_cmd from other threads */
+	struct event *mbox_ev;            /* fires when the mailbox's eventfd is readable */
+	struct event *tick_ev;            /* once a second: clients snapshot, pause limit */
+	struct fs_ring ring;              /* profile events to the forecast thread */
+	struct parser *parser;
+	struct fs_catalog *cat;           /* acquired catalog, or NULL */
+	uint64_t cat_version;             /* slot version cat came from */
+	struct proxy_conn *conns;         /* all connections */
+	struct proxy_conn *held_head, *held_tail; /* connections holding a statement, FIFO */
+	struct proxy_pause paused[PROXY_MAX_PAUSED];
+	int n_paused;
+	uint64_t want_seq;                /* latest PAUSE seq received */
+	_Atomic uint64_t acked_seq;       /* latest PAUSE seq whose tables drained here */
+	struct proxy_counters c;
+	struct fs_snap_slot clients_slot; /* SHOW CLIENTS, republished every tick */
+};
+
+struct proxy {
+	struct proxy_config cfg;
+	struct fs_snap_slot *catalog_slot; /* borrowed */
+	struct sockaddr_storage server_addr;
+	socklen_t server_addrlen;
+	int n_workers;
+	struct proxy_worker *workers;
+	struct fs_ring **rings;            /* &workers[i].ring, for proxy_rings */
+	_Atomic uint64_t pause_seq;
+};
+
+/* conn.c */
+void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen);
+void proxy_conn_close(struct proxy_conn *c, const char *reason);
+/* Re-runs the client side of a connection whose statement was held; called on resume. */
+void proxy_conn_unhold(struct proxy_conn *c);
+/* True when the open transaction of c touched table_id (any table for PROXY_PAUSE_ALL). */
+bool proxy_conn_busy_with(const struct proxy_conn *c, uint16_t table_id);
+
+/* worker.c */
+/* Sets up w around an already bound listening socket (taken over). False with err. */
+bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int listen_fd,
+		       char *err, size_t errlen);
+bool proxy_worker_start(struct proxy_worker *w);
+/* Frees what init made; the thread must have been joined. */
+void proxy_worker_cleanup(struct proxy_worker *w);
+bool proxy_worker_is_paused(const struct proxy_worker *w, uint16_t table_id);
+void proxy_worker_hold(struct proxy_worker *w, struct proxy_conn *c);
+/* Called when a transaction ends: acknowledges a pending PAUSE once nothing blocks it. */
+void proxy_worker_check_drained(struct proxy_worker *w);
+/* Makes w->cat current with the catalog slot; cheap when nothing changed. */
+void proxy_worker_refresh_catalog(struct proxy_worker *w);

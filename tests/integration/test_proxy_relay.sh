@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The relay: simple queries (several statements in one string), the extended protocol with
+# pipelining and an error in the middle, prepared statements, COPY, errors and notices, and
+# trust, password, md5 and SCRAM-SHA-256 authentication, all through foreshard exactly as direct.
+source "$(dirname "$0")/lib.sh"
+
+start_pg
+start_foreshard
+
+echo "simple protocol, several statements in one string"
+out=$(fsql -At -c "CREATE TABLE t1 (k int primary key, v text); INSERT INTO t1 SELECT g, 'v' || g FROM generate_series(1, 1000) g; SELECT count(*), sum(k) FROM t1")
+[ "$out" = "1000|500500" ] || fail "multi-statement query returned '$out'"
+
+echo "errors reach the client and the session goes on"
+if fsql -c "SELECT * FROM no_such_table" 2>"$TEST_DIR/err"; then fail "query on a missing table succeeded"; fi
+grep -q 'relation "no_such_table" does not exist' "$TEST_DIR/err" || fail "error text lost: $(cat "$TEST_DIR/err")"
+out=$(fsql -At -c "SELECT 1/0" -c "SELECT 2" 2>&1 || true)
+echo "$out" | grep -q "division by zero" || fail "error not relayed: $out"
+
+echo "notices are relayed"
+out=$(fsql -c "DO \$\$ BEGIN RAISE NOTICE 'hello from plpgsql'; END \$\$" 2>&1)
+echo "$out" | grep -q "hello from plpgsql" || fail "notice lost: $out"
+
+echo "COPY in and out"
+seq 1 500 | awk '{ print $1 + 5000 "\tc" $1 }' | fsql -c "COPY t1 FROM STDIN"
+[ "$(fsql -At -c 'SELECT count(*) FROM t1')" = "1500" ] || fail "COPY FROM lost rows"
+[ "$(fsql -At -c 'COPY (SELECT k FROM t1 WHERE k > 5000) TO STDOUT' | wc -l)" = "500" ] || fail "COPY TO lost rows"
+
+echo "extended protocol: pipeline with an error in the middle, prepared statements"
+"$FS_BUILD/tests/pipeline_client" "host=$PGHOST_TCP port=$PGPORT_DB dbname=foreshard user=foreshard" || fail "pipeline client fails against PostgreSQL itself"
+"$FS_BUILD/tests/pipeline_client" "host=127.0.0.1 port=$FS_PORT dbname=foreshard user=foreshard" || fail "pipeline client fails through foreshard"
+
+echo "pgbench simple, extended and prepared"
+pgbench -i -q -s 1 -h 127.0.0.1 -p "$FS_PORT" -U foreshard foreshard >/dev/null 2>&1 || fail "pgbench -i through foreshard"
+for m in simple extended prepared; do
+	pgbench -n -M $m -c 4 -j 2 -t 200 -h 127.0.0.1 -p "$FS_PORT" -U foreshard foreshard >"$TEST_DIR/pgb.$m" 2>&1 || fail "pgbench -M $m: $(tail -5 "$TEST_DIR/pgb.$m")"
+	grep -q "number of failed transactions: 0" "$TEST_DIR/pgb.$m" || fail "pgbench -M $m had failures"
+done
+
+echo "authentication: md5, scram-sha-256, password"
+for u in md5_user:md5pass scram_user:scrampass pw_user:pwpass; do
+	out=$(PGUSER=${u%%:*} PGPASSWORD=${u#*:} fsql -At -c "SELECT current_user")
+	[ "$out" = "${u%%:*}" ] || fail "login as ${u%%:*} through foreshard gave '$out'"
+done
+if PGUSER=scram_user PGPASSWORD=wrong fsql -c "SELECT 1" 2>"$TEST_DIR/err"; then fail "wrong password accepted"; fi
+grep -q "password authentication failed" "$TEST_DIR/err" || fail "auth error not relayed: $(cat "$TEST_DIR/err")"
+
+echo "the console counts what went through"
+for _ in $(seq 1 50); do [ "$(stat clients_active)" = 0 ] && break; sleep 0.1; done
+[ "$(stat clients_active)" = 0 ] || fail "client connections left open: $(stat clients_active)"
+[ "$(stat queries)" -gt 1000 ] || fail "queries not counted: $(stat queries)"
+stop_foreshard
+echo "ok"

@@ -1,0 +1,166 @@
+/*
+ * The message splitter: whatever the read boundaries, every byte is relayed once and in order,
+ * inspected messages are seen whole, a hold stops the flow at the held message, and bad lengths
+ * are reported.
+ */
+#include <criterion/criterion.h>
+#include <event2/buffer.h>
+#include <string.h>
+
+#include "proxy/frame.h"
+
+struct seen {
+	int n;                  /* messages inspected */
+	char types[64];         /* their type bytes */
+	uint32_t lens[64];      /* their total lengths */
+	int hold_at;            /* hold the message with this index once (-1: never) */
+};
+
+static enum proxy_frame_verdict record(void *ctx, const unsigned char *msg, uint32_t len)
+{
+	struct seen *s = ctx;
+
+	cr_assert_eq(proxy_be32(msg + 1) + 1, len, "inspector must see the whole message");
+	if (s->hold_at == s->n) {
+		s->hold_at = -1;
+		return PROXY_FRAME_HOLD;
+	}
+	s->types[s->n] = (char)msg[0];
+	s->lens[s->n++] = len;
+	return PROXY_FRAME_FORWARD;
+}
+
+/* Appends a message of type t with body b (n bytes). */
+static size_t put_msg(unsigned char *buf, char t, const void *b, uint32_t n)
+{
+	buf[0] = (unsigned char)t;
+	proxy_put_be32(buf + 1, n + 4);
+	memcpy(buf + 5, b, n);
+	return n + 5;
+}
+
+static size_t build_stream(unsigned char *buf)
+{
+	static unsigned char big[5000];
+	size_t n = 0;
+
+	memset(big, 'x', sizeof(big));
+	n += put_msg(buf + n, 'Q', "select 1\0", 9);
+	n += put_msg(buf + n, 'd', big, sizeof(big)); /* streamed, not inspected */
+	n += put_msg(buf + n, 'P', "\0select $1\0\0\0", 13);
+	n += put_msg(buf + n, 'S', "", 0);
+	return n;
+}
+
+static bool inspect_types[256];
+
+static struct proxy_stream make_stream(struct seen *s)
+{
+	inspect_types['Q'] = inspect_types['P'] = inspect_types['S'] = true;
+	return (struct proxy_stream){.inspect = inspect_types, .fn = record, .ctx = s};
+}
+
+static void feed_in_chunks(size_t chunk)
+{
+	unsigned char data[8192], out[8192];
+	size_t n = build_stream(data);
+	struct seen s = {.hold_at = -1};
+	struct proxy_stream st = make_stream(&s);
+	struct evbuffer *in = evbuffer_new(), *o = evbuffer_new();
+
+	for (size_t off = 0; off < n; off += chunk) {
+		size_t k = n - off < chunk ? n - off : chunk;
+
+		evbuffer_add(in, data + off, k);
+		cr_assert_eq(proxy_stream_pump(&st, in, o), PROXY_STREAM_OK);
+	}
+	cr_assert_eq(evbuffer_get_length(o), n, "chunk %zu: every byte relayed", chunk);
+	evbuffer_remove(o, out, n);
+	cr_assert_arr_eq(out, data, n, "chunk %zu: bytes relayed in order", chunk);
+	cr_assert_eq(s.n, 3);
+	cr_assert_eq(s.types[0], 'Q');
+	cr_assert_eq(s.types[1], 'P');
+	cr_assert_eq(s.types[2], 'S');
+	evbuffer_free(in);
+	evbuffer_free(o);
+}
+
+Test(frame, split_reads_of_any_size_relay_everything_once)
+{
+	size_t sizes[] = {1, 2, 3, 4, 5, 6, 7, 13, 64, 4096, 100000};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		feed_in_chunks(sizes[i]);
+}
+
+Test(frame, hold_stops_at_the_held_message_and_resumes_there)
+{
+	unsigned char data[8192];
+	size_t n = build_stream(data);
+	struct seen s = {.hold_at = 1}; /* the Parse */
+	struct proxy_stream st = make_stream(&s);
+	struct evbuffer *in = evbuffer_new(), *o = evbuffer_new();
+
+	evbuffer_add(in, data, n);
+	cr_assert_eq(proxy_stream_pump(&st, in, o), PROXY_STREAM_HELD);
+	cr_assert_eq(evbuffer_get_length(o), 14 + 5005, "Query and CopyData went through");
+	cr_assert_eq(evbuffer_get_length(in), n - 14 - 5005, "the Parse and Sync stay queued");
+	cr_assert_eq(proxy_stream_pump(&st, in, o), PROXY_STREAM_OK);
+	cr_assert_eq(evbuffer_get_length(o), n);
+	cr_assert_eq(s.n, 3);
+	evbuffer_free(in);
+	evbuffer_free(o);
+}
+
+Test(frame, bad_length_is_reported)
+{
+	unsigned char bad[5] = {'Q', 0, 0, 0, 3};
+	struct seen s = {.hold_at = -1};
+	struct proxy_stream st = make_stream(&s);
+	struct evbuffer *in = evbuffer_new(), *o = evbuffer_new();
+
+	evbuffer_add(in, bad, sizeof(bad));
+	cr_assert_eq(proxy_stream_pump(&st, in, o), PROXY_STREAM_BAD);
+	cr_assert_eq(evbuffer_get_length(o), 0);
+	evbuffer_free(in);
+	evbuffer_free(o);
+}
+
+Test(frame, oversized_inspected_message_is_streamed_and_counted)
+{
+	size_t len = PROXY_INSPECT_MAX + 10;
+	unsigned char *big = calloc(1, len + 5);
+	struct seen s = {.hold_at = -1};
+	struct proxy_stream st = make_stream(&s);
+	_Atomic uint64_t oversized = 0;
+	struct evbuffer *in = evbuffer_new(), *o = evbuffer_new();
+
+	st.oversized = &oversized;
+	big[0] = 'Q';
+	proxy_put_be32(big + 1, (uint32_t)len + 4);
+	evbuffer_add(in, big, 1000); /* only a part has arrived */
+	cr_assert_eq(proxy_stream_pump(&st, in, o), PROXY_STREAM_OK);
+	cr_assert_eq(evbuffer_get_length(o), 1000, "streamed as it arrives, not buffered whole");
+	evbuffer_add(in, big + 1000, len + 5 - 1000);
+	cr_assert_eq(proxy_stream_pump(&st, in, o), PROXY_STREAM_OK);
+	cr_assert_eq(evbuffer_get_length(o), len + 5);
+	cr_assert_eq(s.n, 0, "too big to inspect");
+	cr_assert_eq(oversized, 1);
+	free(big);
+	evbuffer_free(in);
+	evbuffer_free(o);
+}
+
+Test(frame, reader_refuses_to_run_past_the_end)
+{
+	const unsigned char body[] = {0, 1, 'a', 'b'};
+	struct proxy_reader r;
+
+	proxy_reader_init(&r, body, sizeof(body));
+	cr_assert_eq(proxy_read_i16(&r), 1);
+	cr_assert_str_eq(proxy_read_str(&r), "", "no NUL terminator: malformed");
+	cr_assert(r.bad);
+	cr_assert_eq(proxy_tag_rows("INSERT 0 42"), 42);
+	cr_assert_eq(proxy_tag_rows("SELECT 7"), 7);
+	cr_assert_eq(proxy_tag_rows("BEGIN"), 0);
+}
