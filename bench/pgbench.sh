@@ -96,7 +96,9 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	stop_foreshard
-	[ "$pg_started" -eq 1 ] && bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
+	if [ "$pg_started" -eq 1 ]; then
+		bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
+	fi
 	if [ "$keep" = 1 ]; then
 		echo "bench: kept $tmp" >&2
 	else
@@ -178,6 +180,11 @@ for ((r = 1; r <= rounds; r++)); do
 		kill -0 "$fs_pid" 2>/dev/null || { say "foreshard died during the run"; exit 1; }
 	fi
 done
+if [ "$direct_only" != 1 ]; then
+	# Proof that the foreshard runs went through foreshard: the statements it relayed.
+	queries=$(console "SHOW STATS" | sed -n 's/^queries|//p' || true)
+	say "foreshard relayed ${queries:-an unknown number of} statements (SHOW STATS)"
+fi
 stop_foreshard
 
 mean() { printf '%s\n' "$@" | awk '{ s += $1; n++ } END { if (n) printf "%.1f", s / n; else printf "null" }'; }

@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include <libpq-fe.h>
 
-/* The longest control_dir: "<dir>/.s.PGSQL.65535" must fit in sockaddr_un.sun_path (108). */
-#define CONF_CONTROL_DIR_MAX (108 - 1 - sizeof("/.s.PGSQL.65535") + 1)
+/* The longest control_dir: "<dir>/.s.PGSQL.65535" and its NUL must fit in sun_path (108). */
+#define CONF_CONTROL_DIR_MAX                                                                       \
+	(sizeof(((struct sockaddr_un *)0)->sun_path) - sizeof("/.s.PGSQL.65535"))
 
 enum conf_type {
 	CONF_T_STR,       /* char array; value shorter than the array, then an optional check */
@@ -48,7 +50,8 @@ struct conf_key {
 	conf_str_check_fn check; /* CONF_T_STR: extra rule, or NULL */
 };
 
-static bool check_not_empty(const char *v, char *why, size_t whylen);
+static bool check_listen_addr(const char *v, char *why, size_t whylen);
+static bool check_server_host(const char *v, char *why, size_t whylen);
 static bool check_control_dir(const char *v, char *why, size_t whylen);
 static bool check_dsn(const char *v, char *why, size_t whylen);
 static bool check_tables(const char *v, char *why, size_t whylen);
@@ -69,9 +72,9 @@ static bool check_tables(const char *v, char *why, size_t whylen);
 
 /* Every key. The ranges are repeated for users in conf/foreshard.ini: keep the two in step. */
 static const struct conf_key conf_keys[] = {
-        KEY_STR(listen_addr, check_not_empty),
+        KEY_STR(listen_addr, check_listen_addr),
         KEY_INT(CONF_T_U16, listen_port, 1, 65535),
-        KEY_STR(server_host, check_not_empty),
+        KEY_STR(server_host, check_server_host),
         KEY_INT(CONF_T_U16, server_port, 1, 65535),
         KEY_INT(CONF_T_U32, workers, 0, 1024),
         KEY_STR(control_dir, check_control_dir),
@@ -160,7 +163,15 @@ void conf_defaults(struct fs_conf *c)
 	c->hysteresis_s = 300;
 }
 
-static bool check_not_empty(const char *v, char *why, size_t whylen)
+static bool check_listen_addr(const char *v, char *why, size_t whylen)
+{
+	if (v[0] != '\0')
+		return true;
+	snprintf(why, whylen, "expected a host name or IP address");
+	return false;
+}
+
+static bool check_server_host(const char *v, char *why, size_t whylen)
 {
 	if (v[0] != '\0')
 		return true;

@@ -37,14 +37,14 @@ bool orch_bound_parse(const char *s, size_t len, struct orch_bound *out, char *e
 	}
 	if (len >= sizeof(out->literal)) {
 		snprintf(err, errlen, "bound value longer than %zu characters",
-			 sizeof(out->literal) - 1);
+		         sizeof(out->literal) - 1);
 		return false;
 	}
 	if (is_word(s, len, "MINVALUE") || is_word(s, len, "MAXVALUE")) {
 		out->kind = toupper((unsigned char)s[1]) == 'I' ? ORCH_BOUND_MINVALUE
-								: ORCH_BOUND_MAXVALUE;
+		                                                : ORCH_BOUND_MAXVALUE;
 		snprintf(out->literal, sizeof(out->literal), "%s",
-			 out->kind == ORCH_BOUND_MINVALUE ? "MINVALUE" : "MAXVALUE");
+		         out->kind == ORCH_BOUND_MINVALUE ? "MINVALUE" : "MAXVALUE");
 		return true;
 	}
 	out->kind = ORCH_BOUND_VALUE;

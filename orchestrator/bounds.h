@@ -19,16 +19,16 @@ enum orch_bound_kind {
 
 /* One end of a range. */
 struct orch_bound {
-	enum orch_bound_kind kind;     /* a value or an open end */
-	char literal[FS_LITERAL_MAX];  /* as printed: '100', 'a''b', MINVALUE */
-	char value[FS_LITERAL_MAX];    /* unquoted text: 100, a'b; empty for open ends */
+	enum orch_bound_kind kind;    /* a value or an open end */
+	char literal[FS_LITERAL_MAX]; /* as printed: '100', 'a''b', MINVALUE */
+	char value[FS_LITERAL_MAX];   /* unquoted text: 100, a'b; empty for open ends */
 };
 
 /* A partition's bound. */
 struct orch_bounds {
-	bool is_default;        /* the DEFAULT partition; lo and hi are unset */
-	struct orch_bound lo;   /* inclusive lower end */
-	struct orch_bound hi;   /* exclusive upper end */
+	bool is_default;      /* the DEFAULT partition; lo and hi are unset */
+	struct orch_bound lo; /* inclusive lower end */
+	struct orch_bound hi; /* exclusive upper end */
 };
 
 /*
@@ -37,14 +37,13 @@ struct orch_bounds {
  * E'' strings, casts and several values are refused. Returns false with the reason in err.
  * Any thread.
  */
-__attribute__((warn_unused_result)) bool orch_bound_parse(const char *s, size_t len,
-							  struct orch_bound *out, char *err,
-							  size_t errlen);
+__attribute__((warn_unused_result)) bool
+orch_bound_parse(const char *s, size_t len, struct orch_bound *out, char *err, size_t errlen);
 
 /*
  * Parses the text of pg_get_expr(relpartbound, oid) for a range partition with a single key
  * column. Returns false with the reason in err for anything else (list or hash bounds,
  * multi-column bounds, literals longer than FS_LITERAL_MAX - 1). Any thread.
  */
-__attribute__((warn_unused_result)) bool orch_bounds_parse(const char *expr, struct orch_bounds *out,
-							   char *err, size_t errlen);
+__attribute__((warn_unused_result)) bool
+orch_bounds_parse(const char *expr, struct orch_bounds *out, char *err, size_t errlen);

@@ -17,26 +17,26 @@
 #include "parser/keyenc.h"
 
 static const char tables_sql[] =
-	"SELECT c.oid::text, n.nspname, c.relname, pt.partnatts, pt.partattrs[0],"
-	"  coalesce(a.attname, ''), coalesce(format_type(a.atttypid, a.atttypmod), ''),"
-	"  coalesce(ty.typname, ''),"
-	"  (SELECT string_agg(format('%s on %s', f.conname, f.conrelid::regclass), ', '"
-	"                     ORDER BY f.conname)"
-	"     FROM pg_constraint f WHERE f.contype = 'f' AND f.conparentid = 0"
-	"      AND (f.confrelid = c.oid OR f.confrelid IN"
-	"           (SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid))),"
-	"  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique"
-	"          AND i.indpred IS NULL AND i.indexprs IS NULL AND (i.indisprimary OR NOT EXISTS"
-	"            (SELECT 1 FROM pg_attribute ka WHERE ka.attrelid = c.oid AND NOT ka.attnotnull"
-	"             AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))"
-	" FROM pg_partitioned_table pt"
-	" JOIN pg_class c ON c.oid = pt.partrelid"
-	" JOIN pg_namespace n ON n.oid = c.relnamespace"
-	" LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = pt.partattrs[0]"
-	" LEFT JOIN pg_type ty ON ty.oid = a.atttypid"
-	" WHERE pt.partstrat = 'r' AND NOT c.relispartition AND c.relpersistence <> 't'"
-	"   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'foreshard')"
-	" ORDER BY n.nspname, c.relname";
+        "SELECT c.oid::text, n.nspname, c.relname, pt.partnatts, pt.partattrs[0],"
+        "  coalesce(a.attname, ''), coalesce(format_type(a.atttypid, a.atttypmod), ''),"
+        "  coalesce(ty.typname, ''),"
+        "  (SELECT string_agg(format('%s on %s', f.conname, f.conrelid::regclass), ', '"
+        "                     ORDER BY f.conname)"
+        "     FROM pg_constraint f WHERE f.contype = 'f' AND f.conparentid = 0"
+        "      AND (f.confrelid = c.oid OR f.confrelid IN"
+        "           (SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid))),"
+        "  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique"
+        "          AND i.indpred IS NULL AND i.indexprs IS NULL AND (i.indisprimary OR NOT EXISTS"
+        "            (SELECT 1 FROM pg_attribute ka WHERE ka.attrelid = c.oid AND NOT ka.attnotnull"
+        "             AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))"
+        " FROM pg_partitioned_table pt"
+        " JOIN pg_class c ON c.oid = pt.partrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = pt.partattrs[0]"
+        " LEFT JOIN pg_type ty ON ty.oid = a.atttypid"
+        " WHERE pt.partstrat = 'r' AND NOT c.relispartition AND c.relpersistence <> 't'"
+        "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'foreshard')"
+        " ORDER BY n.nspname, c.relname";
 
 /* columns of tables_sql */
 enum {
@@ -53,11 +53,11 @@ enum {
 };
 
 static const char parts_sql[] =
-	"SELECT c.relname, c.relkind, n.nspname, coalesce(pg_get_expr(c.relpartbound, c.oid), ''),"
-	"  c.reltuples::bigint, i.inhdetachpending"
-	" FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-	" JOIN pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE i.inhparent = $1::oid ORDER BY c.relname";
+        "SELECT c.relname, c.relkind, n.nspname, coalesce(pg_get_expr(c.relpartbound, c.oid), ''),"
+        "  c.reltuples::bigint, i.inhdetachpending"
+        " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE i.inhparent = $1::oid ORDER BY c.relname";
 
 /* columns of parts_sql */
 enum {
@@ -94,7 +94,8 @@ bool orch_catalog_filter_match(const char *filter, const char *schema, const cha
 		} else {
 			slen = (size_t)(dot - p);
 			if (slen == strlen(schema) && strncmp(p, schema, slen) == 0 &&
-			    len - slen - 1 == strlen(name) && strncmp(dot + 1, name, len - slen - 1) == 0)
+			    len - slen - 1 == strlen(name) &&
+			    strncmp(dot + 1, name, len - slen - 1) == 0)
 				return true;
 		}
 		if (!end)
@@ -110,14 +111,14 @@ static enum fs_keytype keytype_of(const char *typname)
 		const char *name;
 		enum fs_keytype type;
 	} map[] = {
-		{"int2", FS_KEY_INT},
-		{"int4", FS_KEY_INT},
-		{"int8", FS_KEY_INT},
-		{"date", FS_KEY_TIMESTAMP},
-		{"timestamp", FS_KEY_TIMESTAMP},
-		{"timestamptz", FS_KEY_TIMESTAMP},
-		{"text", FS_KEY_TEXT},
-		{"varchar", FS_KEY_TEXT},
+	        {"int2", FS_KEY_INT},
+	        {"int4", FS_KEY_INT},
+	        {"int8", FS_KEY_INT},
+	        {"date", FS_KEY_TIMESTAMP},
+	        {"timestamp", FS_KEY_TIMESTAMP},
+	        {"timestamptz", FS_KEY_TIMESTAMP},
+	        {"text", FS_KEY_TEXT},
+	        {"varchar", FS_KEY_TEXT},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -167,16 +168,20 @@ static void read_partition(struct fs_table *t, PGresult *r, int row, struct fs_p
 	p->est_rows = strtoll(PQgetvalue(r, row, P_TUPLES), NULL, 10);
 	p->hi = UINT64_MAX;
 	if (strcmp(PQgetvalue(r, row, P_SCHEMA), t->schema) != 0)
-		refuse(t, "partition %s is in schema %s: move it into schema %s to let foreshard split it",
+		refuse(t,
+		       "partition %s is in schema %s: move it into schema %s to let foreshard split it",
 		       p->name, PQgetvalue(r, row, P_SCHEMA), t->schema);
 	if (kind[0] == 'p')
-		refuse(t, "partition %s is itself partitioned; foreshard splits only tables whose partitions are plain tables",
+		refuse(t,
+		       "partition %s is itself partitioned; foreshard splits only tables whose partitions are plain tables",
 		       p->name);
 	if (kind[0] == 'f')
-		refuse(t, "partition %s is a foreign table; foreshard splits only tables whose partitions are local tables",
+		refuse(t,
+		       "partition %s is a foreign table; foreshard splits only tables whose partitions are local tables",
 		       p->name);
 	if (PQgetvalue(r, row, P_DETACHING)[0] == 't')
-		refuse(t, "partition %s is being detached concurrently: finish or cancel that first",
+		refuse(t,
+		       "partition %s is being detached concurrently: finish or cancel that first",
 		       p->name);
 	if (!orch_bounds_parse(PQgetvalue(r, row, P_BOUND), &b, why, sizeof(why))) {
 		refuse(t, "cannot read the bound of partition %s (%s)", p->name, why);
@@ -184,7 +189,8 @@ static void read_partition(struct fs_table *t, PGresult *r, int row, struct fs_p
 	}
 	if (b.is_default) {
 		p->is_default = true;
-		refuse(t, "has a DEFAULT partition (%s); foreshard does not split such tables yet: move its rows into range partitions and drop it",
+		refuse(t,
+		       "has a DEFAULT partition (%s); foreshard does not split such tables yet: move its rows into range partitions and drop it",
 		       p->name);
 		return;
 	}
@@ -193,8 +199,8 @@ static void read_partition(struct fs_table *t, PGresult *r, int row, struct fs_p
 	if (t->keytype == FS_KEY_UNSUPPORTED)
 		return;
 	if (!encode_bound(t, &b.lo, &p->lo) || !encode_bound(t, &b.hi, &p->hi))
-		refuse(t, "cannot encode the bounds %s and %s of partition %s as %s keys", p->lo_sql,
-		       p->hi_sql, p->name, fs_keytype_str(t->keytype));
+		refuse(t, "cannot encode the bounds %s and %s of partition %s as %s keys",
+		       p->lo_sql, p->hi_sql, p->name, fs_keytype_str(t->keytype));
 }
 
 static int partition_order(const void *a, const void *b)
@@ -212,7 +218,7 @@ static int partition_order(const void *a, const void *b)
 
 /* Reads t's partitions (parent oid given as text). Returns false with err on a database error. */
 static bool load_partitions(PGconn *c, struct fs_table *t, const char *oid, char *err,
-			    size_t errlen)
+                            size_t errlen)
 {
 	const char *params[] = {oid};
 	PGresult *r;
@@ -250,19 +256,24 @@ static void read_table(struct fs_table *t, PGresult *r, int row)
 	t->supported = true;
 	if (atoi(PQgetvalue(r, row, T_NATTS)) != 1) {
 		t->keytype = FS_KEY_UNSUPPORTED;
-		refuse(t, "partitioned on several columns; foreshard splits only tables range-partitioned on one column");
+		refuse(t,
+		       "partitioned on several columns; foreshard splits only tables range-partitioned on one column");
 	} else if (t->key_attnum == 0) {
 		t->keytype = FS_KEY_UNSUPPORTED;
-		refuse(t, "partitioned on an expression; foreshard splits only tables range-partitioned on a plain column");
+		refuse(t,
+		       "partitioned on an expression; foreshard splits only tables range-partitioned on a plain column");
 	} else if (t->keytype == FS_KEY_UNSUPPORTED) {
-		refuse(t, "partition key %s has type %s; foreshard splits only keys of type smallint, integer, bigint, date, timestamp, timestamptz, text or varchar",
+		refuse(t,
+		       "partition key %s has type %s; foreshard splits only keys of type smallint, integer, bigint, date, timestamp, timestamptz, text or varchar",
 		       t->key, t->keytype_sql);
 	}
 	if (!PQgetisnull(r, row, T_FKS))
-		refuse(t, "referenced by foreign key %.80s; PostgreSQL cannot detach partitions of a referenced table: drop that foreign key to let foreshard split it",
+		refuse(t,
+		       "referenced by foreign key %.80s; PostgreSQL cannot detach partitions of a referenced table: drop that foreign key to let foreshard split it",
 		       fks);
 	if (PQgetvalue(r, row, T_HAS_KEY)[0] != 't')
-		refuse(t, "has no primary key; add one (it includes the partition key) so that foreshard can copy rows safely");
+		refuse(t,
+		       "has no primary key; add one (it includes the partition key) so that foreshard can copy rows safely");
 }
 
 static bool partition_equal(const struct fs_partition *a, const struct fs_partition *b)
@@ -299,7 +310,7 @@ void orch_catalog_settle(struct fs_catalog *cat, const struct fs_catalog *prev)
 	for (int i = 0; i < cat->n_tables; i++) {
 		struct fs_table *t = &cat->tables[i];
 		const struct fs_table *old =
-			prev ? fs_catalog_find(prev, t->schema, t->name) : NULL;
+		        prev ? fs_catalog_find(prev, t->schema, t->name) : NULL;
 
 		if (old) {
 			t->id = old->id;
@@ -308,7 +319,8 @@ void orch_catalog_settle(struct fs_catalog *cat, const struct fs_catalog *prev)
 		/* ids wrap only after 65535 distinct tables; skip the "no table" marker */
 		if (next >= FS_TABLE_NONE)
 			next = 1;
-		while (fs_catalog_by_id(prev, (uint16_t)next) || fs_catalog_by_id(cat, (uint16_t)next))
+		while (fs_catalog_by_id(prev, (uint16_t)next) ||
+		       fs_catalog_by_id(cat, (uint16_t)next))
 			next++;
 		t->id = (uint16_t)next++;
 	}
@@ -319,7 +331,7 @@ void orch_catalog_settle(struct fs_catalog *cat, const struct fs_catalog *prev)
 }
 
 struct fs_catalog *orch_catalog_load(PGconn *c, const char *tables_filter,
-				     const struct fs_catalog *prev, char *err, size_t errlen)
+                                     const struct fs_catalog *prev, char *err, size_t errlen)
 {
 	struct fs_catalog *cat;
 	PGresult *r;
@@ -329,7 +341,7 @@ struct fs_catalog *orch_catalog_load(PGconn *c, const char *tables_filter,
 		return NULL;
 	for (int i = 0; i < PQntuples(r); i++)
 		n += orch_catalog_filter_match(tables_filter, PQgetvalue(r, i, T_SCHEMA),
-					       PQgetvalue(r, i, T_NAME));
+		                               PQgetvalue(r, i, T_NAME));
 	cat = fs_catalog_create(0, n);
 	if (!cat) {
 		PQclear(r);
@@ -340,7 +352,7 @@ struct fs_catalog *orch_catalog_load(PGconn *c, const char *tables_filter,
 		struct fs_table *t = &cat->tables[k];
 
 		if (!orch_catalog_filter_match(tables_filter, PQgetvalue(r, i, T_SCHEMA),
-					       PQgetvalue(r, i, T_NAME)))
+		                               PQgetvalue(r, i, T_NAME)))
 			continue;
 		k++;
 		read_table(t, r, i);

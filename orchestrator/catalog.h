@@ -21,7 +21,7 @@
  * owned by the caller, or NULL with err on a database error.
  */
 struct fs_catalog *orch_catalog_load(PGconn *c, const char *tables_filter,
-				     const struct fs_catalog *prev, char *err, size_t errlen);
+                                     const struct fs_catalog *prev, char *err, size_t errlen);
 
 /*
  * Makes cat's table ids stable: a table present in prev (same schema and name) keeps its id;

@@ -19,7 +19,8 @@ static void notice_to_log(void *arg, const char *message)
 		len--;
 	/* ATTACH PARTITION reports a validation scan at DEBUG1: its CHECK did not prove the bound */
 	if (strstr(message, "verifying table")) {
-		fs_log(FS_LOG_WARN, "orchestrator: ATTACH scanned a table (%.*s)", (int)len, message);
+		fs_log(FS_LOG_WARN, "orchestrator: ATTACH scanned a table (%.*s)", (int)len,
+		       message);
 		return;
 	}
 	fs_log(FS_LOG_DEBUG, "orchestrator: server notice: %.*s", (int)len, message);
@@ -31,11 +32,11 @@ PGconn *orch_db_connect(const char *dsn, char *err, size_t errlen)
 	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
 	const char *const vals[] = {"10", "foreshard-orchestrator", dsn, NULL};
 	static const char setup[] =
-		"SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
-		"SET standard_conforming_strings = on; SET search_path = pg_catalog, pg_temp;"
-		"SET client_connection_check_interval = '1s'; SET statement_timeout = 0;"
-		"SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;"
-		"SET client_min_messages = warning";
+	        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
+	        "SET standard_conforming_strings = on; SET search_path = pg_catalog, pg_temp;"
+	        "SET client_connection_check_interval = '1s'; SET statement_timeout = 0;"
+	        "SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;"
+	        "SET client_min_messages = warning";
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	char ignored[256];
 
@@ -86,7 +87,7 @@ static enum orch_db_status classify(const PGresult *r)
 }
 
 enum orch_db_status orch_db_exec(PGconn *c, PGresult **res, char *err, size_t errlen,
-				 const char *sql, int n_params, const char *const *params)
+                                 const char *sql, int n_params, const char *const *params)
 {
 	PGresult *r;
 	enum orch_db_status st;

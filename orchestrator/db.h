@@ -30,13 +30,14 @@ PGconn *orch_db_connect(const char *dsn, char *err, size_t errlen);
  * ORCH_DB_OK, *res (when res is not NULL) receives the result, which the caller frees with
  * PQclear; in every other case nothing is returned there and err holds the server's message.
  */
-__attribute__((warn_unused_result)) enum orch_db_status
-orch_db_exec(PGconn *c, PGresult **res, char *err, size_t errlen, const char *sql, int n_params,
-	     const char *const *params);
+__attribute__((warn_unused_result)) enum orch_db_status orch_db_exec(PGconn *c, PGresult **res,
+                                                                     char *err, size_t errlen,
+                                                                     const char *sql, int n_params,
+                                                                     const char *const *params);
 
 /* orch_db_exec without parameters or result. */
 __attribute__((warn_unused_result)) enum orch_db_status orch_db_run(PGconn *c, char *err,
-								     size_t errlen, const char *sql);
+                                                                    size_t errlen, const char *sql);
 
 /* Ends a failed transaction; harmless when none is open. */
 void orch_db_rollback(PGconn *c);
@@ -49,11 +50,11 @@ bool orch_db_is_lost(PGconn *c);
  * libpq refuses it (invalid encoding).
  */
 __attribute__((warn_unused_result)) bool orch_db_ident(PGconn *c, const char *name, char *buf,
-						       size_t n);
+                                                       size_t n);
 
 /*
  * Writes s as a quoted literal (PQescapeLiteral) into buf (size n). Returns false when it does
  * not fit or libpq refuses it.
  */
 __attribute__((warn_unused_result)) bool orch_db_literal(PGconn *c, const char *s, char *buf,
-							 size_t n);
+                                                         size_t n);

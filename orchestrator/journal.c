@@ -11,8 +11,8 @@
 #include <string.h>
 
 static const char *const step_names[] = {
-	"PLANNED", "SHADOW",  "CAPTURE",     "BACKFILL", "VERIFY",
-	"CUT_OVER", "CLEANED", "ROLLED_BACK", "FAILED",
+        "PLANNED",  "SHADOW",  "CAPTURE",     "BACKFILL", "VERIFY",
+        "CUT_OVER", "CLEANED", "ROLLED_BACK", "FAILED",
 };
 
 const char *orch_step_str(enum orch_step s)
@@ -43,32 +43,32 @@ bool orch_journal_step_parse(const char *s, enum orch_step *out)
 _Static_assert(ORCH_JOURNAL_LOCK_CLASS == 1718841200, "LOCK_ARGS must name the lock class");
 
 static const char ensure_sql[] =
-	"BEGIN;"
-	"SELECT pg_advisory_xact_lock(1718841200, 0);"
-	"CREATE SCHEMA IF NOT EXISTS foreshard;"
-	"CREATE TABLE IF NOT EXISTS foreshard.journal ("
-	" op_id bigserial PRIMARY KEY,"
-	" kind text NOT NULL,"
-	" schema_name text NOT NULL,"
-	" table_name text NOT NULL,"
-	" source_part text NOT NULL,"
-	" split_sql text NOT NULL,"
-	" lo_sql text NOT NULL,"
-	" hi_sql text NOT NULL,"
-	" lower_part text NOT NULL,"
-	" upper_part text NOT NULL,"
-	" old_part text NOT NULL,"
-	" state text NOT NULL CHECK (state IN ('PLANNED', 'SHADOW', 'CAPTURE', 'BACKFILL',"
-	"   'VERIFY', 'CUT_OVER', 'CLEANED', 'ROLLED_BACK', 'FAILED')),"
-	" backfill_cursor text[],"
-	" epoch bigint NOT NULL DEFAULT 1,"
-	" owner text NOT NULL,"
-	" abort_requested boolean NOT NULL DEFAULT false,"
-	" message text NOT NULL DEFAULT '',"
-	" created_at timestamptz NOT NULL DEFAULT now(),"
-	" updated_at timestamptz NOT NULL DEFAULT now());"
-	"COMMENT ON TABLE foreshard.journal IS 'online partition changes made by foreshard';"
-	"COMMIT";
+        "BEGIN;"
+        "SELECT pg_advisory_xact_lock(1718841200, 0);"
+        "CREATE SCHEMA IF NOT EXISTS foreshard;"
+        "CREATE TABLE IF NOT EXISTS foreshard.journal ("
+        " op_id bigserial PRIMARY KEY,"
+        " kind text NOT NULL,"
+        " schema_name text NOT NULL,"
+        " table_name text NOT NULL,"
+        " source_part text NOT NULL,"
+        " split_sql text NOT NULL,"
+        " lo_sql text NOT NULL,"
+        " hi_sql text NOT NULL,"
+        " lower_part text NOT NULL,"
+        " upper_part text NOT NULL,"
+        " old_part text NOT NULL,"
+        " state text NOT NULL CHECK (state IN ('PLANNED', 'SHADOW', 'CAPTURE', 'BACKFILL',"
+        "   'VERIFY', 'CUT_OVER', 'CLEANED', 'ROLLED_BACK', 'FAILED')),"
+        " backfill_cursor text[],"
+        " epoch bigint NOT NULL DEFAULT 1,"
+        " owner text NOT NULL,"
+        " abort_requested boolean NOT NULL DEFAULT false,"
+        " message text NOT NULL DEFAULT '',"
+        " created_at timestamptz NOT NULL DEFAULT now(),"
+        " updated_at timestamptz NOT NULL DEFAULT now());"
+        "COMMENT ON TABLE foreshard.journal IS 'online partition changes made by foreshard';"
+        "COMMIT";
 
 enum orch_db_status orch_journal_ensure(PGconn *c, char *err, size_t errlen)
 {
@@ -96,7 +96,7 @@ static bool read_entry(PGresult *r, struct orch_journal_entry *e, char *err, siz
 	e->epoch = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	if (!orch_journal_step_parse(PQgetvalue(r, 0, 2), &e->step)) {
 		snprintf(err, errlen, "journal row %" PRId64 " has unknown state %s", e->op_id,
-			 PQgetvalue(r, 0, 2));
+		         PQgetvalue(r, 0, 2));
 		return false;
 	}
 	e->abort_requested = PQgetvalue(r, 0, 3)[0] == 't';
@@ -119,7 +119,7 @@ static bool read_entry(PGresult *r, struct orch_journal_entry *e, char *err, siz
 }
 
 enum orch_db_status orch_journal_get(PGconn *c, int64_t op_id, struct orch_journal_entry *e,
-				     char *err, size_t errlen)
+                                     char *err, size_t errlen)
 {
 	char id[24];
 	const char *params[] = {id};
@@ -128,8 +128,8 @@ enum orch_db_status orch_journal_get(PGconn *c, int64_t op_id, struct orch_journ
 
 	snprintf(id, sizeof(id), "%" PRId64, op_id);
 	st = orch_db_exec(c, &r, err, errlen,
-			  "SELECT " ENTRY_COLUMNS " FROM foreshard.journal WHERE op_id = $1", 1,
-			  params);
+	                  "SELECT " ENTRY_COLUMNS " FROM foreshard.journal WHERE op_id = $1", 1,
+	                  params);
 	if (st != ORCH_DB_OK)
 		return st;
 	if (PQntuples(r) != 1) {
@@ -164,11 +164,11 @@ static void name_prefix(const char *name, char *out)
 }
 
 enum orch_db_status orch_journal_insert(PGconn *c, struct orch_journal_entry *e, char *err,
-					size_t errlen)
+                                        size_t errlen)
 {
 	char prefix[NAME_PREFIX_MAX + 1];
-	const char *params[] = {e->kind,   e->schema, e->table, e->part,  e->split_sql,
-				e->lo_sql, e->hi_sql, e->owner, prefix};
+	const char *params[] = {e->kind,   e->schema, e->table, e->part, e->split_sql,
+	                        e->lo_sql, e->hi_sql, e->owner, prefix};
 	PGresult *r;
 	char id[24];
 	const char *idp[] = {id};
@@ -178,16 +178,34 @@ enum orch_db_status orch_journal_insert(PGconn *c, struct orch_journal_entry *e,
 	st = orch_db_run(c, err, errlen, "BEGIN");
 	if (st != ORCH_DB_OK)
 		return st;
-	/* relation names derive from the op id, so they are filled in by the same statement */
+	/* one operation per table: the check and the insert are serialised per table */
 	st = orch_db_exec(c, &r, err, errlen,
-			  "INSERT INTO foreshard.journal (op_id, kind, schema_name, table_name,"
-			  " source_part, split_sql, lo_sql, hi_sql, lower_part, upper_part, old_part,"
-			  " state, owner, message)"
-			  " SELECT id, $1, $2, $3, $4, $5, $6, $7, $9 || '_fs' || id || '_a',"
-			  "  $9 || '_fs' || id || '_b', $9 || '_fsold' || id, 'PLANNED', $8, 'planned'"
-			  " FROM (SELECT nextval('foreshard.journal_op_id_seq') AS id) s"
-			  " RETURNING op_id",
-			  9, params);
+	                  "SELECT pg_advisory_xact_lock(1718841200, hashtext($1 || '.' || $2)),"
+	                  " (SELECT min(op_id) FROM foreshard.journal WHERE schema_name = $1"
+	                  "   AND table_name = $2"
+	                  "   AND state NOT IN ('CLEANED', 'ROLLED_BACK', 'FAILED'))",
+	                  2, params + 1);
+	if (st != ORCH_DB_OK)
+		goto fail;
+	if (!PQgetisnull(r, 0, 1)) {
+		snprintf(err, errlen, "operation %s on %s.%s is still in progress",
+		         PQgetvalue(r, 0, 1), e->schema, e->table);
+		PQclear(r);
+		st = ORCH_DB_ERROR;
+		goto fail;
+	}
+	PQclear(r);
+	/* relation names derive from the op id, so they are filled in by the same statement */
+	st = orch_db_exec(
+	        c, &r, err, errlen,
+	        "INSERT INTO foreshard.journal (op_id, kind, schema_name, table_name,"
+	        " source_part, split_sql, lo_sql, hi_sql, lower_part, upper_part, old_part,"
+	        " state, owner, message)"
+	        " SELECT id, $1, $2, $3, $4, $5, $6, $7, $9 || '_fs' || id || '_a',"
+	        "  $9 || '_fs' || id || '_b', $9 || '_fsold' || id, 'PLANNED', $8, 'planned'"
+	        " FROM (SELECT nextval('foreshard.journal_op_id_seq') AS id) s"
+	        " RETURNING op_id",
+	        9, params);
 	if (st != ORCH_DB_OK)
 		goto fail;
 	snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
@@ -205,14 +223,14 @@ fail:
 }
 
 enum orch_db_status orch_journal_active(PGconn *c, int64_t *ids, int max, int *n, char *err,
-					size_t errlen)
+                                        size_t errlen)
 {
 	PGresult *r;
 	enum orch_db_status st = orch_db_exec(
-		c, &r, err, errlen,
-		"SELECT op_id FROM foreshard.journal"
-		" WHERE state NOT IN ('CLEANED', 'ROLLED_BACK', 'FAILED') ORDER BY op_id",
-		0, NULL);
+	        c, &r, err, errlen,
+	        "SELECT op_id FROM foreshard.journal"
+	        " WHERE state NOT IN ('CLEANED', 'ROLLED_BACK', 'FAILED') ORDER BY op_id",
+	        0, NULL);
 
 	*n = 0;
 	if (st != ORCH_DB_OK)
@@ -223,28 +241,7 @@ enum orch_db_status orch_journal_active(PGconn *c, int64_t *ids, int max, int *n
 	return ORCH_DB_OK;
 }
 
-enum orch_db_status orch_journal_busy(PGconn *c, const char *schema, const char *table,
-				      int64_t *op_id, char *err, size_t errlen)
-{
-	const char *params[] = {schema, table};
-	PGresult *r;
-	enum orch_db_status st = orch_db_exec(
-		c, &r, err, errlen,
-		"SELECT op_id FROM foreshard.journal WHERE schema_name = $1 AND table_name = $2"
-		" AND state NOT IN ('CLEANED', 'ROLLED_BACK', 'FAILED') ORDER BY op_id LIMIT 1",
-		2, params);
-
-	*op_id = 0;
-	if (st != ORCH_DB_OK)
-		return st;
-	if (PQntuples(r) == 1)
-		*op_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return ORCH_DB_OK;
-}
-
-enum orch_db_status orch_journal_lock(PGconn *c, int64_t op_id, bool *got, char *err,
-				      size_t errlen)
+enum orch_db_status orch_journal_lock(PGconn *c, int64_t op_id, bool *got, char *err, size_t errlen)
 {
 	char id[24];
 	const char *params[] = {id};
@@ -254,7 +251,7 @@ enum orch_db_status orch_journal_lock(PGconn *c, int64_t op_id, bool *got, char 
 	snprintf(id, sizeof(id), "%" PRId64, op_id);
 	*got = false;
 	st = orch_db_exec(c, &r, err, errlen, "SELECT pg_try_advisory_lock(" LOCK_ARGS ")", 1,
-			  params);
+	                  params);
 	if (st != ORCH_DB_OK)
 		return st;
 	*got = PQgetvalue(r, 0, 0)[0] == 't';
@@ -269,13 +266,13 @@ void orch_journal_unlock(PGconn *c, int64_t op_id)
 
 	snprintf(id, sizeof(id), "%" PRId64, op_id);
 	if (orch_db_exec(c, NULL, err, sizeof(err), "SELECT pg_advisory_unlock(" LOCK_ARGS ")", 1,
-			 params) != ORCH_DB_OK) {
+	                 params) != ORCH_DB_OK) {
 		/* a lost connection released it with the session */
 	}
 }
 
 enum orch_db_status orch_journal_take_over(PGconn *c, int64_t op_id, const char *owner,
-					   struct orch_journal_entry *e, char *err, size_t errlen)
+                                           struct orch_journal_entry *e, char *err, size_t errlen)
 {
 	char id[24];
 	const char *params[] = {id, owner};
@@ -283,9 +280,9 @@ enum orch_db_status orch_journal_take_over(PGconn *c, int64_t op_id, const char 
 
 	snprintf(id, sizeof(id), "%" PRId64, op_id);
 	st = orch_db_exec(c, NULL, err, errlen,
-			  "UPDATE foreshard.journal SET epoch = epoch + 1, owner = $2,"
-			  " updated_at = now() WHERE op_id = $1",
-			  2, params);
+	                  "UPDATE foreshard.journal SET epoch = epoch + 1, owner = $2,"
+	                  " updated_at = now() WHERE op_id = $1",
+	                  2, params);
 	if (st != ORCH_DB_OK)
 		return st;
 	return orch_journal_get(c, op_id, e, err, errlen);
@@ -293,8 +290,8 @@ enum orch_db_status orch_journal_take_over(PGconn *c, int64_t op_id, const char 
 
 /* Runs a fenced UPDATE of e's row whose SET list uses $3.. ; reloads e. */
 static enum orch_db_status fenced_update(PGconn *c, struct orch_journal_entry *e, const char *sql,
-					 int n_params, const char *const *params, char *err,
-					 size_t errlen)
+                                         int n_params, const char *const *params, char *err,
+                                         size_t errlen)
 {
 	PGresult *r;
 	enum orch_db_status st = orch_db_exec(c, &r, err, errlen, sql, n_params, params);
@@ -302,8 +299,8 @@ static enum orch_db_status fenced_update(PGconn *c, struct orch_journal_entry *e
 	if (st != ORCH_DB_OK)
 		return st;
 	if (strcmp(PQcmdTuples(r), "1") != 0) {
-		snprintf(err, errlen, "operation %" PRId64 " was taken over by another orchestrator",
-			 e->op_id);
+		snprintf(err, errlen,
+		         "operation %" PRId64 " was taken over by another orchestrator", e->op_id);
 		PQclear(r);
 		return ORCH_DB_ERROR;
 	}
@@ -312,8 +309,8 @@ static enum orch_db_status fenced_update(PGconn *c, struct orch_journal_entry *e
 }
 
 enum orch_db_status orch_journal_set_step(PGconn *c, struct orch_journal_entry *e,
-					  enum orch_step step, const char *cursor,
-					  const char *message, char *err, size_t errlen)
+                                          enum orch_step step, const char *cursor,
+                                          const char *message, char *err, size_t errlen)
 {
 	char id[24], epoch[24];
 	const char *params[] = {id, epoch, orch_step_str(step), message, cursor};
@@ -322,18 +319,18 @@ enum orch_db_status orch_journal_set_step(PGconn *c, struct orch_journal_entry *
 	snprintf(epoch, sizeof(epoch), "%" PRId64, e->epoch);
 	if (cursor)
 		return fenced_update(c, e,
-				     "UPDATE foreshard.journal SET state = $3, message = $4,"
-				     " backfill_cursor = $5::text[], updated_at = now()"
-				     " WHERE op_id = $1 AND epoch = $2",
-				     5, params, err, errlen);
+		                     "UPDATE foreshard.journal SET state = $3, message = $4,"
+		                     " backfill_cursor = $5::text[], updated_at = now()"
+		                     " WHERE op_id = $1 AND epoch = $2",
+		                     5, params, err, errlen);
 	return fenced_update(c, e,
-			     "UPDATE foreshard.journal SET state = $3, message = $4,"
-			     " updated_at = now() WHERE op_id = $1 AND epoch = $2",
-			     4, params, err, errlen);
+	                     "UPDATE foreshard.journal SET state = $3, message = $4,"
+	                     " updated_at = now() WHERE op_id = $1 AND epoch = $2",
+	                     4, params, err, errlen);
 }
 
 enum orch_db_status orch_journal_note(PGconn *c, struct orch_journal_entry *e, const char *message,
-				      bool abort, char *err, size_t errlen)
+                                      bool abort, char *err, size_t errlen)
 {
 	char id[24], epoch[24];
 	const char *params[] = {id, epoch, message, abort ? "true" : "false"};
@@ -341,10 +338,10 @@ enum orch_db_status orch_journal_note(PGconn *c, struct orch_journal_entry *e, c
 	snprintf(id, sizeof(id), "%" PRId64, e->op_id);
 	snprintf(epoch, sizeof(epoch), "%" PRId64, e->epoch);
 	return fenced_update(c, e,
-			     "UPDATE foreshard.journal SET message = $3,"
-			     " abort_requested = abort_requested OR $4::boolean, updated_at = now()"
-			     " WHERE op_id = $1 AND epoch = $2",
-			     4, params, err, errlen);
+	                     "UPDATE foreshard.journal SET message = $3,"
+	                     " abort_requested = abort_requested OR $4::boolean, updated_at = now()"
+	                     " WHERE op_id = $1 AND epoch = $2",
+	                     4, params, err, errlen);
 }
 
 static void journal_destroy(struct fs_snap *s)
@@ -362,12 +359,12 @@ struct orch_journal *orch_journal_snapshot(PGconn *c, bool recovered, char *err,
 	int n;
 
 	if (orch_db_exec(c, &r, err, errlen,
-			 "SELECT op_id, kind, schema_name || '.' || table_name, source_part,"
-			 " split_sql, lower_part, upper_part, state, message,"
-			 " (extract(epoch FROM created_at) * 1000)::bigint,"
-			 " (extract(epoch FROM updated_at) * 1000)::bigint"
-			 " FROM foreshard.journal ORDER BY op_id DESC LIMIT 100",
-			 0, NULL) != ORCH_DB_OK)
+	                 "SELECT op_id, kind, schema_name || '.' || table_name, source_part,"
+	                 " split_sql, lower_part, upper_part, state, message,"
+	                 " (extract(epoch FROM created_at) * 1000)::bigint,"
+	                 " (extract(epoch FROM updated_at) * 1000)::bigint"
+	                 " FROM foreshard.journal ORDER BY op_id DESC LIMIT 100",
+	                 0, NULL) != ORCH_DB_OK)
 		return NULL;
 	_Static_assert(ORCH_JOURNAL_ROWS == 100, "the LIMIT above must match");
 	n = PQntuples(r);

@@ -46,18 +46,19 @@ struct orch_journal_entry {
 
 /* Parses the journal's spelling of a step. Returns false for anything else. */
 __attribute__((warn_unused_result)) bool orch_journal_step_parse(const char *s,
-								  enum orch_step *out);
+                                                                 enum orch_step *out);
 
 /*
  * Creates schema foreshard and the journal table when absent (serialised with an advisory
  * lock, so that two orchestrators starting together do not collide).
  */
 __attribute__((warn_unused_result)) enum orch_db_status orch_journal_ensure(PGconn *c, char *err,
-									     size_t errlen);
+                                                                            size_t errlen);
 
 /*
  * Writes e as a new PLANNED operation owned by e->owner and takes its advisory lock, in one
- * transaction. Sets e->op_id, e->epoch and e->step.
+ * transaction, unless another operation on the same table is unfinished (ORCH_DB_ERROR, saying
+ * which). Reloads e with the op id and derived names.
  */
 __attribute__((warn_unused_result)) enum orch_db_status
 orch_journal_insert(PGconn *c, struct orch_journal_entry *e, char *err, size_t errlen);
@@ -73,14 +74,6 @@ orch_journal_get(PGconn *c, int64_t op_id, struct orch_journal_entry *e, char *e
 __attribute__((warn_unused_result)) enum orch_db_status
 orch_journal_active(PGconn *c, int64_t *ids, int max, int *n, char *err, size_t errlen);
 
-/*
- * Sets *op_id to an operation on schema.table that is not in a final state, or to 0 when there
- * is none.
- */
-__attribute__((warn_unused_result)) enum orch_db_status
-orch_journal_busy(PGconn *c, const char *schema, const char *table, int64_t *op_id, char *err,
-		  size_t errlen);
-
 /* Tries the session advisory lock on op_id; *got says whether this session now holds it. */
 __attribute__((warn_unused_result)) enum orch_db_status
 orch_journal_lock(PGconn *c, int64_t op_id, bool *got, char *err, size_t errlen);
@@ -93,7 +86,7 @@ void orch_journal_unlock(PGconn *c, int64_t op_id);
  */
 __attribute__((warn_unused_result)) enum orch_db_status
 orch_journal_take_over(PGconn *c, int64_t op_id, const char *owner, struct orch_journal_entry *e,
-		       char *err, size_t errlen);
+                       char *err, size_t errlen);
 
 /*
  * Records that step committed, with message, fenced on e->epoch; meant to run inside the
@@ -103,7 +96,7 @@ orch_journal_take_over(PGconn *c, int64_t op_id, const char *owner, struct orch_
  */
 __attribute__((warn_unused_result)) enum orch_db_status
 orch_journal_set_step(PGconn *c, struct orch_journal_entry *e, enum orch_step step,
-		      const char *cursor, const char *message, char *err, size_t errlen);
+                      const char *cursor, const char *message, char *err, size_t errlen);
 
 /*
  * Records message (and abort_requested when abort is true) in its own statement, fenced on
@@ -111,7 +104,7 @@ orch_journal_set_step(PGconn *c, struct orch_journal_entry *e, enum orch_step st
  */
 __attribute__((warn_unused_result)) enum orch_db_status
 orch_journal_note(PGconn *c, struct orch_journal_entry *e, const char *message, bool abort,
-		  char *err, size_t errlen);
+                  char *err, size_t errlen);
 
 /*
  * Reads the newest ORCH_JOURNAL_ROWS operations into a new snapshot with one reference, owned by

@@ -37,7 +37,7 @@ struct orch_config {
 	uint32_t backfill_chunk_rows; /* rows per backfill transaction */
 	uint32_t catalog_refresh_ms;  /* how often bounds are re-read when nothing changes */
 	uint32_t cleanup_grace_ms;    /* how long the old partition is kept after cutover */
-	uint32_t backfill_sleep_ms;   /* pause between backfill chunks, leaving I/O to clients; 0 = none */
+	uint32_t backfill_sleep_ms; /* pause between backfill chunks, for clients' I/O; 0 = none */
 };
 
 /* What flows into the orchestrator's mailbox. */
@@ -50,11 +50,11 @@ struct orch_msg {
  * finished by start-up recovery are reported with action_id 0.
  */
 struct orch_result {
-	uint32_t action_id;   /* planner_action.id */
+	uint32_t action_id; /* planner_action.id */
 	uint16_t table_id;
-	bool ok;              /* cut over (true) or rolled back (false) */
-	uint64_t cutover_ms;  /* wall clock of the cutover commit, when ok */
-	char message[256];    /* what happened, for the console */
+	bool ok;             /* cut over (true) or rolled back (false) */
+	uint64_t cutover_ms; /* wall clock of the cutover commit, when ok */
+	char message[256];   /* what happened, for the console */
 };
 
 /*
@@ -114,8 +114,8 @@ struct orch;
  * Returns NULL with a message in err when the database cannot be reached at start.
  */
 struct orch *orch_start(const struct orch_config *cfg, struct fs_snap_slot *cat_slot,
-			const struct orch_pause_ops *pause, struct fs_mailbox *results, char *err,
-			size_t errlen);
+                        const struct orch_pause_ops *pause, struct fs_mailbox *results, char *err,
+                        size_t errlen);
 
 /* The mailbox actions are sent to (struct orch_msg). */
 struct fs_mailbox *orch_inbox(struct orch *o);

@@ -30,14 +30,14 @@
 #include "orchestrator/fault.h"
 #include "orchestrator/journal.h"
 
-#define QN 136      /* a quoted identifier: 63 bytes, each possibly doubled, quotes, NUL */
-#define QQ (2 * QN) /* a schema-qualified one */
-#define QL 176      /* a quoted literal of at most FS_LITERAL_MAX bytes, or a typed one */
-#define TYPE_MAX 160 /* format_type of a column, e.g. "character varying(20)" */
+#define QN 136          /* a quoted identifier: 63 bytes, each possibly doubled, quotes, NUL */
+#define QQ (2 * QN)     /* a schema-qualified one */
+#define QL 176          /* a quoted literal of at most FS_LITERAL_MAX bytes, or a typed one */
+#define TYPE_MAX 160    /* format_type of a column, e.g. "character varying(20)" */
 #define VERIFY_ROUNDS 3 /* verify, repair, re-verify: give up after this many rounds */
 
-static const char *const status_names[] = {"cut over", "cleaned", "rolled back",
-					   "refused",  "interrupted", "failed"};
+static const char *const status_names[] = {"cut over", "cleaned",     "rolled back",
+                                           "refused",  "interrupted", "failed"};
 
 const char *orch_split_status_str(enum orch_split_status s)
 {
@@ -113,34 +113,33 @@ enum step_result {
 /* Everything one run of one operation needs; lives for the duration of a public call. */
 struct split_op {
 	const struct orch_split_env *env;
-	PGconn *c;                    /* env->conn */
-	struct orch_journal_entry e;  /* the journal row, refreshed by every journal update */
-	char why[512];                /* the last error or reason, in words */
-	struct sbuf sql;              /* scratch SQL text, reused by every statement */
-	char parent[QQ];              /* "schema"."table" */
-	char part[QQ];                /* "schema"."partition" being split */
-	char lower[QQ];               /* "schema"."P_fsN_a" */
-	char upper[QQ];               /* "schema"."P_fsN_b" */
-	char old[QQ];                 /* "schema"."P_fsoldN" */
-	char old_name[QN];            /* "P_fsoldN", for RENAME TO */
-	char capture_fn[QQ];          /* foreshard."fs_capture_N" */
-	char truncate_fn[QQ];         /* foreshard."fs_truncate_N" */
-	char capture_trg[QN];         /* "fs_capture_N" */
-	char truncate_trg[QN];        /* "fs_truncate_N" */
-	char bound_con[QN];           /* "fs_bound_N" */
-	struct orch_bound lo, hi;     /* the partition's bounds */
-	struct orch_bound split;      /* the split point */
-	char lo_lit[QL], hi_lit[QL];  /* quoted bound values or MINVALUE/MAXVALUE, for FOR VALUES */
-	char split_lit[QL];           /* quoted split value, for FOR VALUES */
+	PGconn *c;                   /* env->conn */
+	struct orch_journal_entry e; /* the journal row, refreshed by every journal update */
+	char why[512];               /* the last error or reason, in words */
+	struct sbuf sql;             /* scratch SQL text, reused by every statement */
+	char parent[QQ];             /* "schema"."table" */
+	char part[QQ];               /* "schema"."partition" being split */
+	char lower[QQ];              /* "schema"."P_fsN_a" */
+	char upper[QQ];              /* "schema"."P_fsN_b" */
+	char old[QQ];                /* "schema"."P_fsoldN" */
+	char old_name[QN];           /* "P_fsoldN", for RENAME TO */
+	char capture_fn[QQ];         /* foreshard."fs_capture_N" */
+	char truncate_fn[QQ];        /* foreshard."fs_truncate_N" */
+	char capture_trg[QN];        /* "fs_capture_N" */
+	char truncate_trg[QN];       /* "fs_truncate_N" */
+	char bound_con[QN];          /* "fs_bound_N" */
+	struct orch_bound lo, hi;    /* the partition's bounds */
+	struct orch_bound split;     /* the split point */
+	char lo_lit[QL], hi_lit[QL]; /* quoted bound values or MINVALUE/MAXVALUE, for FOR VALUES */
+	char split_lit[QL];          /* quoted split value, for FOR VALUES */
 	/* the following are filled by load_columns and need the partition to exist */
-	bool have_columns;            /* load_columns succeeded */
-	char key[QN];                 /* partition key column, quoted */
-	char keytype[TYPE_MAX];       /* its type, for casts of literals */
-	char owner_role[QN];          /* the partition's owner when not the current user, or "" */
-	int n_cols;                   /* columns copied: all but generated ones */
-	struct column *cols;          /* owned */
-	int n_pk;                     /* columns of the primary key (or NOT NULL unique index) */
-	struct column *pk;            /* owned, in index order */
+	char key[QN];           /* partition key column, quoted */
+	char keytype[TYPE_MAX]; /* its type, for casts of literals */
+	char owner_role[QN];    /* the partition's owner when not the current user, or "" */
+	int n_cols;             /* columns copied: all but generated ones */
+	struct column *cols;    /* owned */
+	int n_pk;               /* columns of the primary key (or NOT NULL unique index) */
+	struct column *pk;      /* owned, in index order */
 };
 
 static void op_cleanup(struct split_op *op)
@@ -152,7 +151,7 @@ static void op_cleanup(struct split_op *op)
 
 /* Formats op->why; returns STEP_ABORT so that callers can "return abort_with(...)". */
 static enum step_result abort_with(struct split_op *op, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 static enum step_result abort_with(struct split_op *op, const char *fmt, ...)
 {
@@ -183,7 +182,7 @@ static enum step_result db_fail(struct split_op *op, enum orch_db_status st)
 
 /* Runs the SQL in op->sql (several statements allowed when there are no parameters). */
 static enum orch_db_status exec_sql(struct split_op *op, PGresult **res, int n_params,
-				    const char *const *params)
+                                    const char *const *params)
 {
 	if (op->sql.oom) {
 		snprintf(op->why, sizeof(op->why), "out of memory building SQL");
@@ -204,7 +203,7 @@ static enum orch_db_status begin_step(struct split_op *op)
 {
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "BEGIN; SET LOCAL lock_timeout = '%" PRIu32 "ms'",
-		  op->env->cfg->lock_timeout_ms ? op->env->cfg->lock_timeout_ms : 200);
+	          op->env->cfg->lock_timeout_ms ? op->env->cfg->lock_timeout_ms : 200);
 	return exec_sql(op, NULL, 0, NULL);
 }
 
@@ -213,7 +212,7 @@ static enum orch_db_status begin_step(struct split_op *op)
  * that name, if any.
  */
 static enum step_result commit_step(struct split_op *op, enum orch_step step, const char *cursor,
-				    const char *message, const char *fault)
+                                    const char *message, const char *fault)
 {
 	TRY(orch_journal_set_step(op->c, &op->e, step, cursor, message, op->why, sizeof(op->why)));
 	TRY(orch_db_run(op->c, op->why, sizeof(op->why), "COMMIT"));
@@ -255,11 +254,11 @@ static enum step_result load_names(struct split_op *op)
 	char name[FS_NAME_MAX];
 	char err[160];
 
+	if (!orch_bound_parse(e->split_sql, strlen(e->split_sql), &op->split, err, sizeof(err)))
+		return abort_with(op, "split point %s is not a literal: %s", e->split_sql, err);
 	if (!orch_bound_parse(e->lo_sql, strlen(e->lo_sql), &op->lo, err, sizeof(err)) ||
-	    !orch_bound_parse(e->hi_sql, strlen(e->hi_sql), &op->hi, err, sizeof(err)) ||
-	    !orch_bound_parse(e->split_sql, strlen(e->split_sql), &op->split, err, sizeof(err)))
-		return abort_with(op, "journal row %" PRId64 " has a bad literal: %s", e->op_id,
-				  err);
+	    !orch_bound_parse(e->hi_sql, strlen(e->hi_sql), &op->hi, err, sizeof(err)))
+		return abort_with(op, "bad bound literal %s or %s: %s", e->lo_sql, e->hi_sql, err);
 	if (op->split.kind != ORCH_BOUND_VALUE)
 		return abort_with(op, "the split point must be a value, not %s", e->split_sql);
 	if (!qualify(c, e->schema, e->table, op->parent) ||
@@ -271,7 +270,7 @@ static enum step_result load_names(struct split_op *op)
 	    !bound_literal(c, &op->lo, op->lo_lit) || !bound_literal(c, &op->hi, op->hi_lit) ||
 	    !bound_literal(c, &op->split, op->split_lit))
 		return abort_with(op, "cannot quote the names or bounds of operation %" PRId64,
-				  e->op_id);
+		                  e->op_id);
 	snprintf(name, sizeof(name), "fs_capture_%" PRId64, e->op_id);
 	if (!qualify(c, "foreshard", name, op->capture_fn) ||
 	    !orch_db_ident(c, name, op->capture_trg, sizeof(op->capture_trg)))
@@ -318,14 +317,15 @@ static enum step_result load_columns(struct split_op *op)
 
 	sb_reset(&op->sql);
 	sb_printf(&op->sql,
-		  "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
-		  " FROM pg_partitioned_table pt JOIN pg_attribute a ON a.attrelid = pt.partrelid"
-		  "  AND a.attnum = pt.partattrs[0]"
-		  " WHERE pt.partrelid = $1::regclass AND pt.partstrat = 'r' AND pt.partnatts = 1");
+	          "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
+	          " FROM pg_partitioned_table pt JOIN pg_attribute a ON a.attrelid = pt.partrelid"
+	          "  AND a.attnum = pt.partattrs[0]"
+	          " WHERE pt.partrelid = $1::regclass AND pt.partstrat = 'r' AND pt.partnatts = 1");
 	TRY(exec_sql(op, &r, 1, parent));
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return abort_with(op, "%s is no longer range-partitioned on one column", op->parent);
+		return abort_with(op, "%s is no longer range-partitioned on one column",
+		                  op->parent);
 	}
 	if (!orch_db_ident(op->c, PQgetvalue(r, 0, 0), op->key, sizeof(op->key))) {
 		PQclear(r);
@@ -336,8 +336,8 @@ static enum step_result load_columns(struct split_op *op)
 
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
-			    " FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0"
-			    " AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum");
+	                    " FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0"
+	                    " AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum");
 	TRY(exec_sql(op, &r, 1, part));
 	free(op->cols);
 	op->cols = read_columns(op, r, &op->n_cols);
@@ -348,17 +348,17 @@ static enum step_result load_columns(struct split_op *op)
 	/* the primary key, else a NOT NULL unique index without predicate or expressions */
 	sb_reset(&op->sql);
 	sb_printf(&op->sql,
-		  "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
-		  " FROM (SELECT i.indkey, i.indnkeyatts FROM pg_index i"
-		  "   WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indisvalid"
-		  "   AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS"
-		  "    (SELECT 1 FROM pg_attribute n WHERE n.attrelid = i.indrelid"
-		  "     AND n.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])"
-		  "     AND NOT n.attnotnull)"
-		  "   ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1) k"
-		  " CROSS JOIN LATERAL generate_series(0, k.indnkeyatts - 1) p"
-		  " JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.indkey[p.p]"
-		  " ORDER BY p.p");
+	          "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
+	          " FROM (SELECT i.indkey, i.indnkeyatts FROM pg_index i"
+	          "   WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indisvalid"
+	          "   AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS"
+	          "    (SELECT 1 FROM pg_attribute n WHERE n.attrelid = i.indrelid"
+	          "     AND n.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])"
+	          "     AND NOT n.attnotnull)"
+	          "   ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1) k"
+	          " CROSS JOIN LATERAL generate_series(0, k.indnkeyatts - 1) p"
+	          " JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.indkey[p.p]"
+	          " ORDER BY p.p");
 	TRY(exec_sql(op, &r, 1, part));
 	free(op->pk);
 	op->pk = read_columns(op, r, &op->n_pk);
@@ -370,8 +370,8 @@ static enum step_result load_columns(struct split_op *op)
 
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "SELECT CASE WHEN c.relowner = r.oid THEN '' ELSE"
-			    " pg_get_userbyid(c.relowner)::text END FROM pg_class c, pg_roles r"
-			    " WHERE c.oid = $1::regclass AND r.rolname = current_user");
+	                    " pg_get_userbyid(c.relowner)::text END FROM pg_class c, pg_roles r"
+	                    " WHERE c.oid = $1::regclass AND r.rolname = current_user");
 	TRY(exec_sql(op, &r, 1, part));
 	op->owner_role[0] = '\0';
 	if (PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] &&
@@ -380,7 +380,6 @@ static enum step_result load_columns(struct split_op *op)
 		return abort_with(op, "cannot quote the owner of %s", op->part);
 	}
 	PQclear(r);
-	op->have_columns = true;
 	return STEP_OK;
 }
 
@@ -404,7 +403,7 @@ static void put_cursor(struct split_op *op, int n)
 	sb_printf(&op->sql, "(");
 	for (int i = 0; i < op->n_pk; i++)
 		sb_printf(&op->sql, "%s(($%d::text[])[%d])::%s", i ? ", " : "", n, i + 1,
-			  op->pk[i].type);
+		          op->pk[i].type);
 	sb_printf(&op->sql, ")");
 }
 
@@ -462,11 +461,11 @@ static enum step_result step_shadow(struct split_op *op)
 		const char *shadow = i == 0 ? op->lower : op->upper;
 
 		sb_printf(&op->sql,
-			  "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
-			  " INCLUDING INDEXES INCLUDING GENERATED INCLUDING STORAGE"
-			  " INCLUDING COMPRESSION);"
-			  "ALTER TABLE %s ADD CONSTRAINT %s ",
-			  shadow, op->part, shadow, op->bound_con);
+		          "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+		          " INCLUDING INDEXES INCLUDING GENERATED INCLUDING STORAGE"
+		          " INCLUDING COMPRESSION);"
+		          "ALTER TABLE %s ADD CONSTRAINT %s ",
+		          shadow, op->part, shadow, op->bound_con);
 		put_bound_check(op, i == 0);
 		sb_printf(&op->sql, ";");
 		if (op->owner_role[0])
@@ -490,7 +489,7 @@ static void put_trigger_delete(struct split_op *op)
 		sb_printf(&op->sql, "    DELETE FROM %s WHERE ", s == 0 ? op->lower : op->upper);
 		for (int i = 0; i < op->n_pk; i++)
 			sb_printf(&op->sql, "%s%s = OLD.%s", i ? " AND " : "", op->pk[i].name,
-				  op->pk[i].name);
+			          op->pk[i].name);
 		sb_printf(&op->sql, ";\n");
 	}
 	sb_printf(&op->sql, "  END IF;\n");
@@ -524,7 +523,7 @@ static void put_trigger_upsert(struct split_op *op)
 			if (in_pk)
 				continue;
 			sb_printf(&op->sql, "%s%s = EXCLUDED.%s", set++ ? ", " : "UPDATE SET ",
-				  op->cols[i].name, op->cols[i].name);
+			          op->cols[i].name, op->cols[i].name);
 		}
 		sb_printf(&op->sql, "%s;\n", set ? "" : "NOTHING");
 	}
@@ -538,37 +537,43 @@ static void put_trigger_upsert(struct split_op *op)
  */
 static enum step_result step_capture(struct split_op *op)
 {
-	char *body;
-	PGresult *r;
+	char *body, *truncate_body;
+	enum orch_db_status st;
 
-	/* the body is built first, then quoted as one literal: no dollar-quote to escape from */
+	TRY(begin_step(op));
+	/* the bodies are built first, then quoted as literals: no dollar-quote to escape from */
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "#variable_conflict use_column\nBEGIN\nIF TG_OP <> 'INSERT' THEN\n");
 	put_trigger_delete(op);
 	sb_printf(&op->sql, "END IF;\nIF TG_OP <> 'DELETE' THEN\n");
 	put_trigger_upsert(op);
 	sb_printf(&op->sql, "END IF;\nRETURN NULL;\nEND");
-	if (op->sql.oom)
-		return abort_with(op, "out of memory building the capture trigger");
-	body = PQescapeLiteral(op->c, op->sql.s, op->sql.len);
-	if (!body)
-		return abort_with(op, "cannot quote the capture trigger's body");
-	TRY(begin_step(op));
+	body = op->sql.oom ? NULL : PQescapeLiteral(op->c, op->sql.s, op->sql.len);
 	sb_reset(&op->sql);
-	sb_printf(&op->sql,
-		  "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-		  " SET search_path = pg_catalog, pg_temp AS %s;"
-		  "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-		  " SET search_path = pg_catalog, pg_temp AS 'BEGIN TRUNCATE %s, %s; RETURN NULL; END';"
-		  "CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s"
-		  " FOR EACH ROW EXECUTE FUNCTION %s();"
-		  "CREATE TRIGGER %s AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()",
-		  op->capture_fn, body, op->truncate_fn, op->lower, op->upper, op->capture_trg,
-		  op->part, op->capture_fn, op->truncate_trg, op->part, op->truncate_fn);
+	sb_printf(&op->sql, "BEGIN TRUNCATE %s, %s; RETURN NULL; END", op->lower, op->upper);
+	truncate_body = op->sql.oom ? NULL : PQescapeLiteral(op->c, op->sql.s, op->sql.len);
+	sb_reset(&op->sql);
+	if (body && truncate_body)
+		sb_printf(&op->sql,
+		          "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+		          " SET search_path = pg_catalog, pg_temp AS %s;"
+		          "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+		          " SET search_path = pg_catalog, pg_temp AS %s;"
+		          "CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s"
+		          " FOR EACH ROW EXECUTE FUNCTION %s();"
+		          "CREATE TRIGGER %s AFTER TRUNCATE ON %s"
+		          " FOR EACH STATEMENT EXECUTE FUNCTION %s()",
+		          op->capture_fn, body, op->truncate_fn, truncate_body, op->capture_trg,
+		          op->part, op->capture_fn, op->truncate_trg, op->part, op->truncate_fn);
 	PQfreemem(body);
-	r = NULL;
-	TRY(exec_sql(op, &r, 0, NULL));
-	PQclear(r);
+	PQfreemem(truncate_body);
+	if (!body || !truncate_body) {
+		orch_db_rollback(op->c);
+		return abort_with(op, "cannot build the capture trigger's functions");
+	}
+	st = exec_sql(op, NULL, 0, NULL);
+	if (st != ORCH_DB_OK)
+		return db_fail(op, st);
 	return commit_step(op, ORCH_STEP_CAPTURE, NULL, "capture trigger installed", "CAPTURE");
 }
 
@@ -683,8 +688,8 @@ static enum orch_db_status read_cursor(struct split_op *op, char **cursor)
 	*cursor = NULL;
 	snprintf(id, sizeof(id), "%" PRId64, op->e.op_id);
 	st = orch_db_exec(op->c, &r, op->why, sizeof(op->why),
-			  "SELECT backfill_cursor::text FROM foreshard.journal WHERE op_id = $1", 1,
-			  params);
+	                  "SELECT backfill_cursor::text FROM foreshard.journal WHERE op_id = $1", 1,
+	                  params);
 	if (st != ORCH_DB_OK)
 		return st;
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
@@ -725,7 +730,7 @@ static enum step_result backfill_chunk(struct split_op *op, bool *done)
 	*done = end == NULL;
 	snprintf(msg, sizeof(msg), "%s", *done ? "backfill complete" : "backfill in progress");
 	res = commit_step(op, ORCH_STEP_BACKFILL, end, msg,
-			  *done ? "BACKFILL" : (cursor ? NULL : "BACKFILL_CHUNK"));
+	                  *done ? "BACKFILL" : (cursor ? NULL : "BACKFILL_CHUNK"));
 	free(cursor);
 	free(end);
 	return res;
@@ -747,9 +752,10 @@ static enum step_result step_backfill(struct split_op *op)
 
 		if (r == STEP_RETRY) {
 			if (++failures >= retries(op))
-				return abort_with(op, "backfill gave up after %" PRIu32
-						      " lock timeouts or deadlocks (%s)",
-						  failures, op->why);
+				return abort_with(op,
+				                  "backfill gave up after %" PRIu32
+				                  " lock timeouts or deadlocks (%s)",
+				                  failures, op->why);
 			pause_ms = backoff_ms((int)failures - 1);
 		} else if (r != STEP_OK || done) {
 			return r;
@@ -782,11 +788,11 @@ static void put_hashes(struct split_op *op, const char *rel, bool has_lo, bool h
  * verdict.
  */
 static enum orch_db_status compare_range(struct split_op *op, const char *lo, const char *hi,
-					 bool *same)
+                                         bool *same)
 {
 	static const char agg[] =
-		"count(*) || ':' || coalesce(sum(('x' || substr(m, 1, 16))::bit(64)::bigint), 0)"
-		" || ':' || coalesce(bit_xor(('x' || substr(m, 17, 16))::bit(64)::bigint), 0)";
+	        "count(*) || ':' || coalesce(sum(('x' || substr(m, 1, 16))::bit(64)::bigint), 0)"
+	        " || ':' || coalesce(bit_xor(('x' || substr(m, 17, 16))::bit(64)::bigint), 0)";
 	const char *params[2];
 	int n = range_params(lo, hi, params);
 	PGresult *r;
@@ -849,7 +855,7 @@ static char *dup_or_null(const char *s)
  * recheck. Replaces *bad with the ranges that differ.
  */
 static enum orch_db_status verify_pass(struct split_op *op, struct bad_chunk **bad, int *n_bad,
-				       bool recheck)
+                                       bool recheck)
 {
 	struct bad_chunk *found = NULL;
 	int n_found = 0;
@@ -857,7 +863,7 @@ static enum orch_db_status verify_pass(struct split_op *op, struct bad_chunk **b
 	enum orch_db_status st;
 
 	st = orch_db_run(op->c, op->why, sizeof(op->why),
-			 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	for (int i = 0; st == ORCH_DB_OK; i++) {
 		char *lo, *hi = NULL;
 		bool same;
@@ -913,14 +919,15 @@ static enum orch_db_status repair_range(struct split_op *op, const char *lo, con
 	if (st == ORCH_DB_OK) {
 		sb_reset(&op->sql);
 		sb_printf(&op->sql, "SELECT count(*) FROM (SELECT 1 FROM ONLY %s WHERE true",
-			  op->part);
+		          op->part);
 		put_range(op, lo != NULL, hi != NULL);
 		sb_printf(&op->sql, " FOR SHARE) s");
 		st = exec_sql(op, NULL, n, params);
 	}
 	for (int s = 0; s < 2 && st == ORCH_DB_OK; s++) {
 		sb_reset(&op->sql);
-		sb_printf(&op->sql, "DELETE FROM ONLY %s WHERE true", s == 0 ? op->lower : op->upper);
+		sb_printf(&op->sql, "DELETE FROM ONLY %s WHERE true",
+		          s == 0 ? op->lower : op->upper);
 		put_range(op, lo != NULL, hi != NULL);
 		st = exec_sql(op, NULL, n, params);
 	}
@@ -957,8 +964,9 @@ static enum step_result step_verify(struct split_op *op)
 	}
 	if (n_bad > 0) {
 		free_bad(bad, n_bad);
-		return abort_with(op, "verification failed: %d chunk(s) still differ after %d repair rounds",
-				  n_bad, VERIFY_ROUNDS);
+		return abort_with(
+		        op, "verification failed: %d chunk(s) still differ after %d repair rounds",
+		        n_bad, VERIFY_ROUNDS);
 	}
 	if (repaired)
 		snprintf(msg, sizeof(msg), "verified after repairing %d chunk(s)", repaired);
@@ -981,8 +989,8 @@ static enum step_result check_attached(struct split_op *op)
 
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c"
-			    " JOIN pg_inherits i ON i.inhrelid = c.oid"
-			    " WHERE i.inhparent = $1::regclass AND c.oid = to_regclass($2)");
+	                    " JOIN pg_inherits i ON i.inhrelid = c.oid"
+	                    " WHERE i.inhparent = $1::regclass AND c.oid = to_regclass($2)");
 	TRY(exec_sql(op, &r, 2, params));
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -1015,23 +1023,22 @@ static enum step_result cutover_once(struct split_op *op)
 		return res;
 	sb_reset(&op->sql);
 	sb_printf(&op->sql,
-		  "ALTER TABLE %s DETACH PARTITION %s;"
-		  "SET LOCAL client_min_messages = debug1;"
-		  "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s);"
-		  "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s);"
-		  "SET LOCAL client_min_messages = warning;"
-		  "DROP TRIGGER %s ON %s; DROP TRIGGER %s ON %s;"
-		  "DROP FUNCTION %s(); DROP FUNCTION %s();"
-		  "ALTER TABLE %s DROP CONSTRAINT %s; ALTER TABLE %s DROP CONSTRAINT %s;"
-		  "ALTER TABLE %s RENAME TO %s",
-		  op->parent, op->part, op->parent, op->lower, op->lo_lit, op->split_lit,
-		  op->parent, op->upper, op->split_lit, op->hi_lit, op->capture_trg, op->part,
-		  op->truncate_trg, op->part, op->capture_fn, op->truncate_fn, op->lower,
-		  op->bound_con, op->upper, op->bound_con, op->part, op->old_name);
+	          "ALTER TABLE %s DETACH PARTITION %s;"
+	          "SET LOCAL client_min_messages = debug1;"
+	          "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s);"
+	          "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s);"
+	          "SET LOCAL client_min_messages = warning;"
+	          "DROP TRIGGER %s ON %s; DROP TRIGGER %s ON %s;"
+	          "DROP FUNCTION %s(); DROP FUNCTION %s();"
+	          "ALTER TABLE %s DROP CONSTRAINT %s; ALTER TABLE %s DROP CONSTRAINT %s;"
+	          "ALTER TABLE %s RENAME TO %s",
+	          op->parent, op->part, op->parent, op->lower, op->lo_lit, op->split_lit,
+	          op->parent, op->upper, op->split_lit, op->hi_lit, op->capture_trg, op->part,
+	          op->truncate_trg, op->part, op->capture_fn, op->truncate_fn, op->lower,
+	          op->bound_con, op->upper, op->bound_con, op->part, op->old_name);
 	TRY(exec_sql(op, NULL, 0, NULL));
 	/* its fault point follows the resume, in step_cutover */
-	return commit_step(op, ORCH_STEP_CUT_OVER, NULL, "cut over: new partitions attached",
-			   NULL);
+	return commit_step(op, ORCH_STEP_CUT_OVER, NULL, "cut over: new partitions attached", NULL);
 }
 
 /*
@@ -1047,9 +1054,9 @@ static enum step_result step_cutover(struct split_op *op, uint16_t table_id, uin
 
 		if (pause && pause->pause &&
 		    !pause->pause(pause->ctx, table_id, op->env->cfg->pause_timeout_ms))
-			return abort_with(op, "clients did not drain within %" PRIu32
-					      " ms at cutover",
-					  op->env->cfg->pause_timeout_ms);
+			return abort_with(op,
+			                  "clients did not drain within %" PRIu32 " ms at cutover",
+			                  op->env->cfg->pause_timeout_ms);
 		res = cutover_once(op);
 		if (res == STEP_OK)
 			*at_ms = fs_wall_us() / 1000;
@@ -1060,8 +1067,9 @@ static enum step_result step_cutover(struct split_op *op, uint16_t table_id, uin
 		if (res != STEP_RETRY)
 			return res;
 		if (attempt + 1 >= retries(op))
-			return abort_with(op, "cutover gave up after %" PRIu32 " lock timeouts (%s)",
-					  attempt + 1, op->why);
+			return abort_with(op,
+			                  "cutover gave up after %" PRIu32 " lock timeouts (%s)",
+			                  attempt + 1, op->why);
 		fs_log(FS_LOG_INFO, "orchestrator: op %" PRId64 " cutover attempt %" PRIu32 ": %s",
 		       op->e.op_id, attempt + 1, op->why);
 		if (op->env->sleep && !op->env->sleep(op->env->ctx, backoff_ms((int)attempt)))
@@ -1070,7 +1078,8 @@ static enum step_result step_cutover(struct split_op *op, uint16_t table_id, uin
 }
 
 /* Runs a lock-taking step, retrying lock timeouts and deadlocks with backoff. */
-static enum step_result with_retries(struct split_op *op, enum step_result (*step)(struct split_op *))
+static enum step_result with_retries(struct split_op *op,
+                                     enum step_result (*step)(struct split_op *))
 {
 	for (uint32_t attempt = 0;; attempt++) {
 		enum step_result res = step(op);
@@ -1079,14 +1088,14 @@ static enum step_result with_retries(struct split_op *op, enum step_result (*ste
 			return res;
 		if (attempt + 1 >= retries(op))
 			return abort_with(op, "gave up after %" PRIu32 " lock timeouts (%s)",
-					  attempt + 1, op->why);
+			                  attempt + 1, op->why);
 		if (op->env->sleep && !op->env->sleep(op->env->ctx, backoff_ms((int)attempt)))
 			return STEP_STOP;
 	}
 }
 
 static enum step_result load_op(struct split_op *op, const struct orch_split_env *env,
-				int64_t op_id)
+                                int64_t op_id)
 {
 	memset(op, 0, sizeof(*op));
 	op->env = env;
@@ -1120,7 +1129,7 @@ static enum orch_split_status mark_failed(struct split_op *op, char *msg, size_t
 	orch_db_rollback(op->c);
 	if (orch_db_run(op->c, err, sizeof(err), "BEGIN") == ORCH_DB_OK &&
 	    orch_journal_set_step(op->c, &op->e, ORCH_STEP_FAILED, NULL, op->why, err,
-				  sizeof(err)) == ORCH_DB_OK &&
+	                          sizeof(err)) == ORCH_DB_OK &&
 	    orch_db_run(op->c, err, sizeof(err), "COMMIT") == ORCH_DB_OK) {
 		if (op->env->progress)
 			op->env->progress(op->env->ctx);
@@ -1140,31 +1149,32 @@ static enum step_result rollback_once(struct split_op *op)
 	TRY(begin_step(op));
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "SELECT count(*) FROM pg_class WHERE relispartition"
-			    " AND oid IN (to_regclass($1), to_regclass($2))");
+	                    " AND oid IN (to_regclass($1), to_regclass($2))");
 	TRY(exec_sql(op, &r, 2, params));
 	attached = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
 	PQclear(r);
 	if (attached) {
 		orch_db_rollback(op->c);
 		snprintf(op->why, sizeof(op->why),
-			 "a shadow table of op %" PRId64 " is attached as a partition: not dropping it",
-			 op->e.op_id);
+		         "a shadow table of op %" PRId64
+		         " is attached as a partition: not dropping it",
+		         op->e.op_id);
 		return STEP_FAILED;
 	}
 	sb_reset(&op->sql);
 	sb_printf(&op->sql,
-		  "DROP TRIGGER IF EXISTS %s ON %s; DROP TRIGGER IF EXISTS %s ON %s;"
-		  "DROP FUNCTION IF EXISTS %s(); DROP FUNCTION IF EXISTS %s();"
-		  "DROP TABLE IF EXISTS %s, %s",
-		  op->capture_trg, op->part, op->truncate_trg, op->part, op->capture_fn,
-		  op->truncate_fn, op->lower, op->upper);
+	          "DROP TRIGGER IF EXISTS %s ON %s; DROP TRIGGER IF EXISTS %s ON %s;"
+	          "DROP FUNCTION IF EXISTS %s(); DROP FUNCTION IF EXISTS %s();"
+	          "DROP TABLE IF EXISTS %s, %s",
+	          op->capture_trg, op->part, op->truncate_trg, op->part, op->capture_fn,
+	          op->truncate_fn, op->lower, op->upper);
 	TRY(exec_sql(op, NULL, 0, NULL));
 	return commit_step(op, ORCH_STEP_ROLLED_BACK, NULL, op->e.message, "ROLLED_BACK");
 }
 
 /* Rolls back the loaded operation op with reason; see orch_split_rollback. */
 static enum orch_split_status rollback_op(struct split_op *op, const char *reason, char *msg,
-					  size_t msglen)
+                                          size_t msglen)
 {
 	enum step_result res;
 	enum orch_db_status st;
@@ -1172,13 +1182,13 @@ static enum orch_split_status rollback_op(struct split_op *op, const char *reaso
 
 	if (op->e.step >= ORCH_STEP_CUT_OVER) {
 		snprintf(msg, msglen, "op %" PRId64 " is already %s: it cannot be rolled back",
-			 op->e.op_id, orch_step_str(op->e.step));
+		         op->e.op_id, orch_step_str(op->e.step));
 		return op->e.step == ORCH_STEP_ROLLED_BACK ? ORCH_SPLIT_ROLLED_BACK
-							   : ORCH_SPLIT_FAILED;
+		                                           : ORCH_SPLIT_FAILED;
 	}
 	snprintf(note, sizeof(note), "rolled back: %s", reason);
 	st = orch_journal_note(op->c, &op->e, op->e.abort_requested ? op->e.message : note, true,
-			       op->why, sizeof(op->why));
+	                       op->why, sizeof(op->why));
 	if (st != ORCH_DB_OK) {
 		snprintf(msg, msglen, "op %" PRId64 " rollback pending: %s", op->e.op_id, op->why);
 		return st == ORCH_DB_ERROR ? ORCH_SPLIT_FAILED : ORCH_SPLIT_INTERRUPTED;
@@ -1195,7 +1205,7 @@ static enum orch_split_status rollback_op(struct split_op *op, const char *reaso
 }
 
 enum orch_split_status orch_split_rollback(const struct orch_split_env *env, int64_t op_id,
-					   const char *reason, char *msg, size_t msglen)
+                                           const char *reason, char *msg, size_t msglen)
 {
 	struct split_op op;
 	enum step_result r = load_op(&op, env, op_id);
@@ -1206,7 +1216,7 @@ enum orch_split_status orch_split_rollback(const struct orch_split_env *env, int
 	} else {
 		snprintf(msg, msglen, "op %" PRId64 " rollback pending: %s", op_id, op.why);
 		st = r == STEP_ABORT && op.e.op_id ? mark_failed(&op, msg, msglen)
-						   : ORCH_SPLIT_INTERRUPTED;
+		                                   : ORCH_SPLIT_INTERRUPTED;
 	}
 	op_cleanup(&op);
 	return st;
@@ -1250,8 +1260,8 @@ static enum step_result advance(struct split_op *op, uint16_t table_id, uint64_t
 }
 
 enum orch_split_status orch_split_run(const struct orch_split_env *env, int64_t op_id,
-				      uint16_t table_id, uint64_t *cutover_ms, char *msg,
-				      size_t msglen)
+                                      uint16_t table_id, uint64_t *cutover_ms, char *msg,
+                                      size_t msglen)
 {
 	struct split_op op;
 	enum step_result r = load_op(&op, env, op_id);
@@ -1260,9 +1270,9 @@ enum orch_split_status orch_split_run(const struct orch_split_env *env, int64_t 
 	*cutover_ms = 0;
 	if (r == STEP_OK && orch_step_is_final(op.e.step)) {
 		snprintf(msg, msglen, "op %" PRId64 " already %s", op_id, orch_step_str(op.e.step));
-		st = op.e.step == ORCH_STEP_CLEANED	? ORCH_SPLIT_CLEANED
+		st = op.e.step == ORCH_STEP_CLEANED       ? ORCH_SPLIT_CLEANED
 		     : op.e.step == ORCH_STEP_ROLLED_BACK ? ORCH_SPLIT_ROLLED_BACK
-							  : ORCH_SPLIT_FAILED;
+		                                          : ORCH_SPLIT_FAILED;
 	} else if (r == STEP_OK && op.e.step == ORCH_STEP_CUT_OVER) {
 		snprintf(msg, msglen, "op %" PRId64 " cut over; cleanup pending", op_id);
 		st = ORCH_SPLIT_CUT_OVER;
@@ -1272,8 +1282,8 @@ enum orch_split_status orch_split_run(const struct orch_split_env *env, int64_t 
 		r = advance(&op, table_id, cutover_ms);
 		if (r == STEP_OK) {
 			snprintf(msg, msglen, "op %" PRId64 ": split %s.%s at %s into %s and %s",
-				 op_id, op.e.schema, op.e.part, op.e.split_sql, op.e.lower,
-				 op.e.upper);
+			         op_id, op.e.schema, op.e.part, op.e.split_sql, op.e.lower,
+			         op.e.upper);
 			st = ORCH_SPLIT_CUT_OVER;
 			/* fresh statistics for the planner and for queries on the new partitions */
 			sb_reset(&op.sql);
@@ -1288,14 +1298,16 @@ enum orch_split_status orch_split_run(const struct orch_split_env *env, int64_t 
 		} else {
 			st = status_of(r);
 			snprintf(msg, msglen, "op %" PRId64 " interrupted at %s: %s", op_id,
-				 orch_step_str(op.e.step),
-				 r == STEP_STOP ? "orchestrator stopping" : op.why);
+			         orch_step_str(op.e.step),
+			         r == STEP_STOP ? "orchestrator stopping" : op.why);
 		}
+	} else if (r == STEP_ABORT && op.e.op_id) {
+		/* the journal row is there but cannot be followed (bad names or literals) */
+		st = rollback_op(&op, op.why, msg, msglen);
 	} else {
-		st = r == STEP_ABORT && op.e.op_id ? rollback_op(&op, op.why, msg, msglen)
-						   : status_of(r);
-		if (st == ORCH_SPLIT_INTERRUPTED)
-			snprintf(msg, msglen, "op %" PRId64 " interrupted: %s", op_id, op.why);
+		st = status_of(r);
+		snprintf(msg, msglen, "op %" PRId64 " %s: %s", op_id,
+		         st == ORCH_SPLIT_INTERRUPTED ? "interrupted" : "cannot be read", op.why);
 	}
 	op_cleanup(&op);
 	return st;
@@ -1311,25 +1323,25 @@ static enum step_result cleanup_once(struct split_op *op)
 	TRY(begin_step(op));
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "SELECT count(*) FROM pg_class WHERE relispartition"
-			    " AND oid = to_regclass($1)");
+	                    " AND oid = to_regclass($1)");
 	TRY(exec_sql(op, &r, 1, params));
 	attached = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
 	PQclear(r);
 	if (attached) {
 		orch_db_rollback(op->c);
 		snprintf(op->why, sizeof(op->why), "%s was attached again: not dropping it",
-			 op->old);
+		         op->old);
 		return STEP_FAILED;
 	}
 	sb_reset(&op->sql);
 	sb_printf(&op->sql, "DROP TABLE IF EXISTS %s", op->old);
 	TRY(exec_sql(op, NULL, 0, NULL));
 	return commit_step(op, ORCH_STEP_CLEANED, NULL, "cleaned: old partition dropped",
-			   "CLEANED");
+	                   "CLEANED");
 }
 
 enum orch_split_status orch_split_cleanup(const struct orch_split_env *env, int64_t op_id,
-					  char *msg, size_t msglen)
+                                          char *msg, size_t msglen)
 {
 	struct split_op op;
 	enum step_result r = load_op(&op, env, op_id);
@@ -1341,7 +1353,7 @@ enum orch_split_status orch_split_cleanup(const struct orch_split_env *env, int6
 	} else if (r == STEP_OK && op.e.step != ORCH_STEP_CUT_OVER) {
 		st = ORCH_SPLIT_FAILED;
 		snprintf(msg, msglen, "op %" PRId64 " is %s, not CUT_OVER: nothing to clean", op_id,
-			 orch_step_str(op.e.step));
+		         orch_step_str(op.e.step));
 	} else {
 		if (r == STEP_OK)
 			r = with_retries(&op, cleanup_once);
@@ -1382,24 +1394,23 @@ static enum step_result check_split_inside(struct split_op *op)
 	PQclear(r);
 	if (!inside)
 		return abort_with(op, "split point %s is not strictly inside [%s, %s) of %s",
-				  op->e.split_sql, op->e.lo_sql, op->e.hi_sql, op->e.part);
+		                  op->e.split_sql, op->e.lo_sql, op->e.hi_sql, op->e.part);
 	return STEP_OK;
 }
 
 bool orch_split_plan(const struct orch_split_env *env, const struct fs_table *t, const char *part,
-		     const char *split_sql, int64_t *op_id, enum orch_split_status *st, char *msg,
-		     size_t msglen)
+                     const char *split_sql, int64_t *op_id, enum orch_split_status *st, char *msg,
+                     size_t msglen)
 {
 	struct split_op op;
 	const struct fs_partition *p = NULL;
 	enum step_result r;
-	int64_t busy = 0;
 
 	*op_id = 0;
 	*st = ORCH_SPLIT_REFUSED;
 	if (!t->supported) {
 		snprintf(msg, msglen, "%s.%s cannot be split: %s", t->schema, t->name,
-			 t->unsupported_reason);
+		         t->unsupported_reason);
 		return false;
 	}
 	for (int i = 0; i < t->n_parts; i++) {
@@ -1408,7 +1419,7 @@ bool orch_split_plan(const struct orch_split_env *env, const struct fs_table *t,
 	}
 	if (!p || p->is_default) {
 		snprintf(msg, msglen, "%s.%s has no range partition named %s", t->schema, t->name,
-			 part);
+		         part);
 		return false;
 	}
 	memset(&op, 0, sizeof(op));
@@ -1431,16 +1442,6 @@ bool orch_split_plan(const struct orch_split_env *env, const struct fs_table *t,
 		r = load_columns(&op);
 	if (r == STEP_OK)
 		r = check_split_inside(&op);
-	if (r == STEP_OK) {
-		enum orch_db_status dst =
-			orch_journal_busy(op.c, t->schema, t->name, &busy, op.why, sizeof(op.why));
-
-		if (dst != ORCH_DB_OK)
-			r = db_fail(&op, dst);
-		else if (busy)
-			r = abort_with(&op, "operation %" PRId64 " on %s.%s is still in progress",
-				       busy, t->schema, t->name);
-	}
 	if (r == STEP_OK) {
 		enum orch_db_status dst = orch_journal_insert(op.c, &op.e, op.why, sizeof(op.why));
 

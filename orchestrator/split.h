@@ -25,13 +25,13 @@
 
 /* What a step runner needs from the thread that drives it. */
 struct orch_split_env {
-	PGconn *conn;                       /* the orchestrator's connection, borrowed */
-	const struct orch_config *cfg;      /* timeouts, chunk size, retries */
-	const struct orch_pause_ops *pause; /* proxy coordination at cutover; NULL when none */
-	const char *owner;                  /* host:pid, written into the journal */
+	PGconn *conn;                          /* the orchestrator's connection, borrowed */
+	const struct orch_config *cfg;         /* timeouts, chunk size, retries */
+	const struct orch_pause_ops *pause;    /* proxy coordination at cutover; NULL when none */
+	const char *owner;                     /* host:pid, written into the journal */
 	bool (*sleep)(void *ctx, uint32_t ms); /* waits; false when the thread must stop */
-	void (*progress)(void *ctx);        /* after every committed step: republish the journal */
-	void *ctx;                          /* argument of sleep and progress */
+	void (*progress)(void *ctx); /* after every committed step: republish the journal */
+	void *ctx;                   /* argument of sleep and progress */
 };
 
 enum orch_split_status {
@@ -55,10 +55,10 @@ const char *orch_split_status_str(enum orch_split_status s);
  * ORCH_SPLIT_INTERRUPTED (connection lost) and the reason in msg.
  */
 __attribute__((warn_unused_result)) bool orch_split_plan(const struct orch_split_env *env,
-							 const struct fs_table *t, const char *part,
-							 const char *split_sql, int64_t *op_id,
-							 enum orch_split_status *st, char *msg,
-							 size_t msglen);
+                                                         const struct fs_table *t, const char *part,
+                                                         const char *split_sql, int64_t *op_id,
+                                                         enum orch_split_status *st, char *msg,
+                                                         size_t msglen);
 
 /*
  * Drives operation op_id (whose lock the caller holds) from its journal state to CUT_OVER:
@@ -70,8 +70,8 @@ __attribute__((warn_unused_result)) bool orch_split_plan(const struct orch_split
  * (or ORCH_SPLIT_CLEANED for an operation already done), with what happened in msg.
  */
 enum orch_split_status orch_split_run(const struct orch_split_env *env, int64_t op_id,
-				      uint16_t table_id, uint64_t *cutover_ms, char *msg,
-				      size_t msglen);
+                                      uint16_t table_id, uint64_t *cutover_ms, char *msg,
+                                      size_t msglen);
 
 /*
  * Drops the old partition of operation op_id (state CUT_OVER; the caller holds its lock) and
@@ -79,7 +79,7 @@ enum orch_split_status orch_split_run(const struct orch_split_env *env, int64_t 
  * again later (lock timeouts, lost connection), with msg.
  */
 enum orch_split_status orch_split_cleanup(const struct orch_split_env *env, int64_t op_id,
-					  char *msg, size_t msglen);
+                                          char *msg, size_t msglen);
 
 /*
  * Rolls operation op_id back (any state before CUT_OVER; the caller holds its lock): records
@@ -88,4 +88,4 @@ enum orch_split_status orch_split_cleanup(const struct orch_split_env *env, int6
  * ORCH_SPLIT_ROLLED_BACK, ORCH_SPLIT_INTERRUPTED (try again later) or ORCH_SPLIT_FAILED.
  */
 enum orch_split_status orch_split_rollback(const struct orch_split_env *env, int64_t op_id,
-					   const char *reason, char *msg, size_t msglen);
+                                           const char *reason, char *msg, size_t msglen);

@@ -1,8 +1,9 @@
 /*
  * The orchestrator thread (see orch.h): owns the libpq connection to the managed database,
- * recovers unfinished operations from the journal at start and after every reconnect, executes
- * plan actions from its mailbox one at a time, schedules the cleanup of cut-over operations, and
- * keeps the catalog and journal snapshots current.
+ * recovers unfinished operations from the journal at start, after every reconnect and at every
+ * catalog refresh (those nobody holds the lock of), executes plan actions from its mailbox one
+ * at a time, schedules the cleanup of cut-over operations, and keeps the catalog and journal
+ * snapshots current.
  *
  * DESIGN: one thread, one connection, one operation at a time. Everything an operation does is
  * in the journal, so the thread keeps almost no state of its own: a lost connection or a crash
@@ -34,10 +35,17 @@
 #include "orchestrator/journal.h"
 #include "orchestrator/split.h"
 
-#define INBOX_CAP 64               /* actions queued; the planner sends a handful at most */
-#define MAX_ACTIVE 256             /* unfinished operations recovery looks at in one pass */
+#define INBOX_CAP 64                /* actions queued; the planner sends a handful at most */
+#define MAX_ACTIVE 256              /* unfinished operations recovery looks at in one pass */
 #define RECOVERY_LOCK_WAIT_MS 10000 /* how long a dead owner's session may take to go away */
-#define RECONNECT_MAX_MS 5000      /* longest wait between reconnection attempts */
+#define RECONNECT_MAX_MS 5000       /* longest wait between reconnection attempts */
+
+/*
+ * The daemon hands the planner's mailboxes to us directly: actions arrive as bare struct
+ * planner_action and results are read as struct planner_result, so the layouts must agree.
+ */
+_Static_assert(sizeof(struct orch_msg) == sizeof(struct planner_action), "inbox layout");
+_Static_assert(sizeof(struct orch_result) == sizeof(struct planner_result), "result layout");
 
 /* A cut-over operation whose old partition is dropped once the grace period is over. */
 struct cleanup_due {
@@ -46,30 +54,30 @@ struct cleanup_due {
 };
 
 struct orch {
-	struct orch_config cfg;          /* copy; dsn and tables point at the copies below */
-	char *dsn;                       /* owned copy of cfg.dsn */
-	char *tables;                    /* owned copy of cfg.tables */
-	struct fs_snap_slot *cat_slot;   /* where catalogs are published; borrowed */
+	struct orch_config cfg;           /* copy; dsn and tables point at the copies below */
+	char *dsn;                        /* owned copy of cfg.dsn */
+	char *tables;                     /* owned copy of cfg.tables */
+	struct fs_snap_slot *cat_slot;    /* where catalogs are published; borrowed */
 	struct fs_snap_slot journal_slot; /* struct orch_journal snapshots; owned */
-	struct orch_pause_ops pause;     /* copy of the caller's pause callbacks */
-	bool has_pause;                  /* pause callbacks were given */
-	struct fs_mailbox *results;      /* struct orch_result out; borrowed, may be NULL */
-	struct fs_mailbox inbox;         /* struct orch_msg in */
-	int stop_fd;                     /* eventfd written by orch_stop to end waits at once */
-	atomic_bool stop;                /* set by orch_stop */
-	pthread_t thread;                /* the orchestrator thread */
-	char owner[64];                  /* host:pid, recorded in journal rows we work on */
-	struct orch_split_env env;       /* what the step runner borrows from us */
+	struct orch_pause_ops pause;      /* copy of the caller's pause callbacks */
+	bool has_pause;                   /* pause callbacks were given */
+	struct fs_mailbox *results;       /* struct orch_result out; borrowed, may be NULL */
+	struct fs_mailbox inbox;          /* struct orch_msg in */
+	int stop_fd;                      /* eventfd written by orch_stop to end waits at once */
+	atomic_bool stop;                 /* set by orch_stop */
+	pthread_t thread;                 /* the orchestrator thread */
+	char owner[64];                   /* host:pid, recorded in journal rows we work on */
+	struct orch_split_env env;        /* what the step runner borrows from us */
 	/* state below belongs to the thread once it runs */
-	PGconn *conn;                    /* the connection, NULL while reconnecting */
-	struct fs_catalog *cat;          /* our reference to the last published catalog */
-	bool recovered;                  /* the start-up recovery pass has finished */
-	struct cleanup_due *cleanups;    /* owned array */
-	int n_cleanups;                  /* entries in cleanups */
-	bool has_pending;                /* an action waits for its operation's recovery */
-	struct planner_action pending;   /* that action */
-	int64_t pending_op;              /* its operation */
-	uint64_t next_refresh_us;        /* monotonic time of the next catalog refresh */
+	PGconn *conn;                  /* the connection, NULL while reconnecting */
+	struct fs_catalog *cat;        /* our reference to the last published catalog */
+	bool recovered;                /* the start-up recovery pass has finished */
+	struct cleanup_due *cleanups;  /* owned array */
+	int n_cleanups;                /* entries in cleanups */
+	bool has_pending;              /* an action waits for its operation's recovery */
+	struct planner_action pending; /* that action */
+	int64_t pending_op;            /* its operation */
+	uint64_t next_refresh_us;      /* monotonic time of the next catalog refresh */
 };
 
 /* Waits up to ms or until orch_stop; false when the thread must stop. Thread only. */
@@ -139,8 +147,8 @@ static void send_result(struct orch *o, const struct orch_result *r)
 	fs_log(r->ok ? FS_LOG_INFO : FS_LOG_WARN, "orchestrator: action %" PRIu32 ": %s",
 	       r->action_id, r->message);
 	if (o->results && !fs_mailbox_send(o->results, r))
-		fs_log(FS_LOG_WARN, "orchestrator: result mailbox full, result of action %" PRIu32
-				    " dropped",
+		fs_log(FS_LOG_WARN,
+		       "orchestrator: result mailbox full, result of action %" PRIu32 " dropped",
 		       r->action_id);
 }
 
@@ -177,7 +185,7 @@ static uint16_t table_id_of(const struct orch *o, const char *schema, const char
  * r->ok. The lock stays held while the old partition awaits cleanup.
  */
 static void after_run(struct orch *o, int64_t op_id, enum orch_split_status st,
-		      struct orch_result *r)
+                      struct orch_result *r)
 {
 	r->ok = st == ORCH_SPLIT_CUT_OVER || st == ORCH_SPLIT_CLEANED;
 	if (st == ORCH_SPLIT_CUT_OVER)
@@ -207,19 +215,20 @@ static void recover_one(struct orch *o, int64_t op_id, uint64_t deadline_us)
 	enum orch_split_status st;
 	bool got = false;
 	char err[256];
-	const struct planner_action *a = o->has_pending && o->pending_op == op_id ? &o->pending
-										 : NULL;
+	const struct planner_action *a =
+	        o->has_pending && o->pending_op == op_id ? &o->pending : NULL;
 
 	for (;;) {
 		if (orch_journal_lock(o->conn, op_id, &got, err, sizeof(err)) != ORCH_DB_OK) {
-			fs_log(FS_LOG_WARN, "orchestrator: recovering op %" PRId64 ": %s", op_id, err);
+			fs_log(FS_LOG_WARN, "orchestrator: recovering op %" PRId64 ": %s", op_id,
+			       err);
 			return;
 		}
 		if (got || fs_mono_us() >= deadline_us || !orch_sleep(o, 200))
 			break;
 	}
 	if (!got) {
-		fs_log(FS_LOG_INFO, "orchestrator: op %" PRId64 " is owned by a live orchestrator",
+		fs_log(FS_LOG_DEBUG, "orchestrator: op %" PRId64 " is owned by a live orchestrator",
 		       op_id);
 		return;
 	}
@@ -228,26 +237,28 @@ static void recover_one(struct orch *o, int64_t op_id, uint64_t deadline_us)
 		orch_journal_unlock(o->conn, op_id);
 		return;
 	}
-	fs_log(FS_LOG_INFO, "orchestrator: recovering op %" PRId64 " (%s.%s, %s, epoch %" PRId64 ")",
-	       op_id, e.schema, e.part, orch_step_str(e.step), e.epoch);
+	fs_log(FS_LOG_INFO,
+	       "orchestrator: recovering op %" PRId64 " (%s.%s, %s, epoch %" PRId64 ")", op_id,
+	       e.schema, e.part, orch_step_str(e.step), e.epoch);
 	result_for(&r, a, table_id_of(o, e.schema, e.table));
 	if (e.step == ORCH_STEP_CUT_OVER) {
 		uint64_t grace = o->cfg.cleanup_grace_ms;
 
 		schedule_cleanup(o, op_id, e.age_ms < grace ? grace - e.age_ms : 0);
 		r.ok = true;
-		snprintf(r.message, sizeof(r.message), "recovered op %" PRId64 ": cut over, cleanup pending",
-			 op_id);
+		snprintf(r.message, sizeof(r.message),
+		         "recovered op %" PRId64 ": cut over, cleanup pending", op_id);
 	} else {
 		char msg[sizeof(r.message) - 20];
 
 		st = orch_split_run(&o->env, op_id, r.table_id, &r.cutover_ms, msg, sizeof(msg));
-		if (st == ORCH_SPLIT_INTERRUPTED && !orch_db_is_lost(o->conn) &&
-		    !atomic_load(&o->stop))
-			/* a rollback that could not finish: leave the lock to a later pass */
+		fs_log(FS_LOG_INFO, "orchestrator: recovery of op %" PRId64 ": %s", op_id,
+		       orch_split_status_str(st));
+		if (st == ORCH_SPLIT_INTERRUPTED) {
+			/* e.g. a rollback held up by locks: a later recovery pass tries again */
 			orch_journal_unlock(o->conn, op_id);
-		if (st == ORCH_SPLIT_INTERRUPTED)
 			return;
+		}
 		after_run(o, op_id, st, &r);
 		snprintf(r.message, sizeof(r.message), "recovered %s", msg);
 	}
@@ -256,13 +267,18 @@ static void recover_one(struct orch *o, int64_t op_id, uint64_t deadline_us)
 	send_result(o, &r);
 }
 
-/* Recovers every unfinished operation not already ours. */
-static void recover_all(struct orch *o)
+/*
+ * Recovers every unfinished operation not already ours, waiting up to wait_ms in all for the
+ * locks of owners that just died. Runs at start and after a reconnect (with a wait), and at
+ * every catalog refresh (without one) for operations whose rollback had to be put off or whose
+ * owner died while we run.
+ */
+static void recover_all(struct orch *o, uint32_t wait_ms)
 {
 	int64_t ids[MAX_ACTIVE];
 	int n = 0;
 	char err[256];
-	uint64_t deadline = fs_mono_us() + RECOVERY_LOCK_WAIT_MS * 1000ull;
+	uint64_t deadline = fs_mono_us() + (uint64_t)wait_ms * 1000;
 
 	if (orch_journal_active(o->conn, ids, MAX_ACTIVE, &n, err, sizeof(err)) != ORCH_DB_OK) {
 		fs_log(FS_LOG_WARN, "orchestrator: reading unfinished operations: %s", err);
@@ -298,7 +314,8 @@ static bool reconnect(struct orch *o)
 			fs_log(FS_LOG_INFO, "orchestrator: reconnected");
 			return true;
 		}
-		fs_log(FS_LOG_WARN, "orchestrator: reconnecting in %" PRIu32 " ms: %s", wait_ms, err);
+		fs_log(FS_LOG_WARN, "orchestrator: reconnecting in %" PRIu32 " ms: %s", wait_ms,
+		       err);
 		if (o->conn)
 			PQfinish(o->conn);
 		o->conn = NULL;
@@ -324,11 +341,11 @@ static bool do_split(struct orch *o, const struct planner_action *a, struct orch
 	t = fs_catalog_by_id(o->cat, a->table_id);
 	if (!t) {
 		snprintf(r->message, sizeof(r->message), "table id %u (%s) is not in the catalog",
-			 a->table_id, a->table);
+		         a->table_id, a->table);
 		return true;
 	}
 	if (!orch_split_plan(&o->env, t, a->partition, a->split_sql, &op_id, &st, r->message,
-			     sizeof(r->message)))
+	                     sizeof(r->message)))
 		return true;
 	st = orch_split_run(&o->env, op_id, t->id, &r->cutover_ms, r->message, sizeof(r->message));
 	if (st == ORCH_SPLIT_INTERRUPTED && orch_db_is_lost(o->conn) && !atomic_load(&o->stop)) {
@@ -339,10 +356,8 @@ static bool do_split(struct orch *o, const struct planner_action *a, struct orch
 		return false;
 	}
 	if (st == ORCH_SPLIT_INTERRUPTED) {
+		/* stopping, or a rollback put off: the next start or recovery pass finishes it */
 		orch_journal_unlock(o->conn, op_id);
-		snprintf(r->message, sizeof(r->message),
-			 "op %" PRId64 " interrupted by shutdown; it is resumed at the next start",
-			 op_id);
 		return true;
 	}
 	after_run(o, op_id, st, r);
@@ -355,8 +370,8 @@ static void handle_action(struct orch *o, const struct planner_action *a)
 
 	result_for(&r, a, a->table_id);
 	if (a->kind != PLANNER_SPLIT)
-		snprintf(r.message, sizeof(r.message), "action %" PRIu32 ": only SPLIT is supported",
-			 a->id);
+		snprintf(r.message, sizeof(r.message),
+		         "action %" PRIu32 ": only SPLIT is supported", a->id);
 	else if (!do_split(o, a, &r))
 		return;
 	refresh_catalog(o);
@@ -412,18 +427,18 @@ static void *orch_main(void *arg)
 	struct orch *o = arg;
 	struct orch_msg m;
 
-	recover_all(o);
+	recover_all(o, RECOVERY_LOCK_WAIT_MS);
 	o->recovered = true;
 	refresh_catalog(o);
 	publish_journal(o);
 	while (!atomic_load(&o->stop)) {
 		struct pollfd p[2] = {{.fd = fs_mailbox_fd(&o->inbox), .events = POLLIN},
-				      {.fd = o->stop_fd, .events = POLLIN}};
+		                      {.fd = o->stop_fd, .events = POLLIN}};
 
 		if (orch_db_is_lost(o->conn)) {
 			if (!reconnect(o))
 				break;
-			recover_all(o);
+			recover_all(o, RECOVERY_LOCK_WAIT_MS);
 			refresh_catalog(o);
 			publish_journal(o);
 			continue;
@@ -438,7 +453,7 @@ static void *orch_main(void *arg)
 		run_cleanups(o);
 		if (fs_mono_us() >= o->next_refresh_us) {
 			refresh_catalog(o);
-			publish_journal(o);
+			recover_all(o, 0);
 		}
 	}
 	return NULL;
@@ -461,8 +476,8 @@ static void orch_free(struct orch *o)
 }
 
 struct orch *orch_start(const struct orch_config *cfg, struct fs_snap_slot *cat_slot,
-			const struct orch_pause_ops *pause, struct fs_mailbox *results, char *err,
-			size_t errlen)
+                        const struct orch_pause_ops *pause, struct fs_mailbox *results, char *err,
+                        size_t errlen)
 {
 	struct orch *o = calloc(1, sizeof(*o));
 	char host[48] = "localhost";
@@ -487,7 +502,8 @@ struct orch *orch_start(const struct orch_config *cfg, struct fs_snap_slot *cat_
 		o->has_pause = true;
 	}
 	atomic_init(&o->stop, false);
-	if (!o->dsn || !o->tables || !fs_mailbox_init(&o->inbox, INBOX_CAP, sizeof(struct orch_msg)) ||
+	if (!o->dsn || !o->tables ||
+	    !fs_mailbox_init(&o->inbox, INBOX_CAP, sizeof(struct orch_msg)) ||
 	    (o->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "out of memory or file descriptors");
 		orch_free(o);
@@ -496,12 +512,12 @@ struct orch *orch_start(const struct orch_config *cfg, struct fs_snap_slot *cat_
 	gethostname(host, sizeof(host) - 1);
 	snprintf(o->owner, sizeof(o->owner), "%s:%ld", host, (long)getpid());
 	o->env = (struct orch_split_env){
-		.cfg = &o->cfg,
-		.pause = o->has_pause ? &o->pause : NULL,
-		.owner = o->owner,
-		.sleep = orch_sleep,
-		.progress = publish_journal,
-		.ctx = o,
+	        .cfg = &o->cfg,
+	        .pause = o->has_pause ? &o->pause : NULL,
+	        .owner = o->owner,
+	        .sleep = orch_sleep,
+	        .progress = publish_journal,
+	        .ctx = o,
 	};
 	o->conn = orch_db_connect(o->dsn, err, errlen);
 	if (o->conn && orch_journal_ensure(o->conn, err, errlen) == ORCH_DB_OK)

@@ -27,8 +27,13 @@
 
 #define SCOPE_MAX 32 /* relations of one FROM clause that can take key predicates */
 #define CTE_MAX 32   /* CTE names visible at once */
-#define DEPTH_MAX 64 /* nesting of statements walked */
-#define FOLD_TEXT 80 /* bytes of a folded constant kept for encoding */
+/*
+ * Nodes nested deeper are not walked (a sub-select inside them goes unseen). Bounds the stack: a
+ * statement level holds one scope of about 1.5 kB.
+ */
+#define DEPTH_MAX 100
+#define PB_DEPTH_MAX 1000 /* protobuf message nesting unpacked (pb_shallow) */
+#define FOLD_TEXT 80      /* bytes of a folded constant kept for encoding */
 
 /* A relation visible in a scope. */
 struct scope_entry {
@@ -118,6 +123,20 @@ static void walk_message(struct ctx *c, const ProtobufCMessage *m)
 				walk_message(c, sub);
 		}
 	}
+}
+
+/* Reads a base-128 varint at *pos (before end) into *v. */
+static bool pb_varint(const uint8_t *buf, size_t end, size_t *pos, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *pos < end; shift += 7) {
+		uint8_t b = buf[(*pos)++];
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
 }
 
 /* ---- relations ---- */
@@ -325,12 +344,16 @@ static bool operand(struct ctx *c, const PgQuery__Node *n, struct operand *o);
 static bool negated(struct ctx *c, const PgQuery__AExpr *e, struct operand *o)
 {
 	int ord = parser_lexer_find(c->lx, (uint32_t)e->location);
+	const PgQuery__Node *arg = e->rexpr;
 	struct operand in;
 	const char *s;
 	bool trunc;
 
-	/* the lexer folded the minus into the number it found at the same place */
-	if (ord >= 0 && c->lx->consts[ord].kind == PARSER_CONST_NUMBER) {
+	while (arg->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && arg->type_cast->arg)
+		arg = arg->type_cast->arg;
+	/* "-5::int": the lexer folded the minus into the number it found at the same place */
+	if (ord >= 0 && c->lx->consts[ord].kind == PARSER_CONST_NUMBER &&
+	    arg->node_case == PG_QUERY__NODE__NODE_A_CONST) {
 		o->folded = false;
 		o->src = PARSER_SRC_CONST;
 		o->n = (uint32_t)ord;
@@ -564,11 +587,24 @@ static void apply_quals(struct ctx *c, struct scope *sc, int lo, int hi, const P
 
 /* ---- statements ---- */
 
+/* The FROM list and WHERE clause of a SELECT without set operation: its own scope. */
+static void walk_from_where(struct ctx *c, const PgQuery__SelectStmt *s)
+{
+	struct scope sc = {.n = 0};
+
+	for (size_t i = 0; i < s->n_from_clause; i++)
+		add_from(c, &sc, s->from_clause[i]);
+	apply_quals(c, &sc, 0, sc.n, s->where_clause);
+}
+
 static void walk_select(struct ctx *c, const PgQuery__SelectStmt *s)
 {
 	int saved = c->n_ctes;
-	struct scope sc = {.n = 0};
 
+	/* UNION chains nest through larg: bound them like any other nesting */
+	if (c->depth >= DEPTH_MAX)
+		return;
+	c->depth++;
 	push_ctes(c, s->with_clause);
 	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE &&
 	    s->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED) {
@@ -577,9 +613,7 @@ static void walk_select(struct ctx *c, const PgQuery__SelectStmt *s)
 		if (s->rarg)
 			walk_select(c, s->rarg);
 	} else {
-		for (size_t i = 0; i < s->n_from_clause; i++)
-			add_from(c, &sc, s->from_clause[i]);
-		apply_quals(c, &sc, 0, sc.n, s->where_clause);
+		walk_from_where(c, s);
 	}
 	walk_nodes(c, s->target_list, s->n_target_list);
 	walk_node(c, s->where_clause);
@@ -592,6 +626,7 @@ static void walk_select(struct ctx *c, const PgQuery__SelectStmt *s)
 	walk_node(c, s->limit_count);
 	walk_nodes(c, s->distinct_clause, s->n_distinct_clause);
 	c->n_ctes = saved;
+	c->depth--;
 }
 
 /* The 0-based position of the key in each VALUES row, or -1 when the rows do not supply it. */
@@ -862,6 +897,68 @@ static void walk_node(struct ctx *c, const PgQuery__Node *n)
 	c->depth--;
 }
 
+/*
+ * Whether the protobuf-encoded ParseResult in buf nests messages at most PB_DEPTH_MAX deep.
+ * protobuf-c unpacks recursively, several hundred bytes of stack per level, so "1+1+...+1" with
+ * thousands of terms would overflow a worker's stack; this scan finds out first, iteratively,
+ * reading field types from the descriptors. False also for a malformed buffer.
+ */
+static bool pb_shallow(const uint8_t *buf, size_t len)
+{
+	struct {
+		const ProtobufCMessageDescriptor *d; /* type of the open message */
+		size_t end;                          /* where it ends in buf */
+	} st[PB_DEPTH_MAX];
+	size_t pos = 0;
+	int n = 1;
+
+	st[0].d = &pg_query__parse_result__descriptor;
+	st[0].end = len;
+	while (n > 0) {
+		uint64_t tag = 0, v = 0;
+		const ProtobufCFieldDescriptor *f;
+
+		if (pos == st[n - 1].end) {
+			n--;
+			continue;
+		}
+		if (!pb_varint(buf, st[n - 1].end, &pos, &tag))
+			return false;
+		switch (tag & 7) {
+		case 0: /* varint */
+			if (!pb_varint(buf, st[n - 1].end, &pos, &v))
+				return false;
+			break;
+		case 1: /* 64-bit */
+			pos += 8;
+			break;
+		case 5: /* 32-bit */
+			pos += 4;
+			break;
+		case 2: /* length-delimited: a string, bytes, packed numbers or a message */
+			if (!pb_varint(buf, st[n - 1].end, &pos, &v) || v > st[n - 1].end - pos)
+				return false;
+			f = protobuf_c_message_descriptor_get_field(st[n - 1].d,
+			                                            (unsigned)(tag >> 3));
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				if (n == PB_DEPTH_MAX)
+					return false;
+				st[n].d = f->descriptor;
+				st[n].end = pos + v;
+				n++;
+			} else {
+				pos += v;
+			}
+			break;
+		default:
+			return false;
+		}
+		if (pos > st[n - 1].end)
+			return false;
+	}
+	return true;
+}
+
 bool parser_extract_template(const char *sql, const struct parser_lexer *lx,
                              const struct fs_catalog *cat, struct parser_template *t)
 {
@@ -875,8 +972,11 @@ bool parser_extract_template(const char *sql, const struct parser_lexer *lx,
 		pg_query_free_protobuf_parse_result(res);
 		return false;
 	}
-	tree = pg_query__parse_result__unpack(NULL, res.parse_tree.len,
-	                                      (const uint8_t *)res.parse_tree.data);
+	/* too deep to unpack safely: reported as unparsed, like a text libpg_query rejects */
+	tree = pb_shallow((const uint8_t *)res.parse_tree.data, res.parse_tree.len)
+	               ? pg_query__parse_result__unpack(NULL, res.parse_tree.len,
+	                                                (const uint8_t *)res.parse_tree.data)
+	               : NULL;
 	pg_query_free_protobuf_parse_result(res);
 	if (!tree)
 		return false;

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define SIGN_BIT (UINT64_C(1) << 63)
 #define US_PER_SEC INT64_C(1000000)
@@ -412,8 +413,8 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
 static bool text_literal(uint64_t k, char *buf, size_t n)
 {
 	char raw[8];
-	size_t len = utf8_valid_prefix((const unsigned char *)raw, parser_keydec_text(k, raw));
-	size_t o = 0;
+	size_t n_raw = parser_keydec_text(k, raw);
+	size_t len = utf8_valid_prefix((const unsigned char *)raw, n_raw), o = 0;
 
 	if (n < 3)
 		return false;

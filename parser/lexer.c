@@ -1,27 +1,31 @@
 /*
  * The parser's lexer (see lexer.h): one pass over the query text that records where its
- * constants are and hashes the rest. The shape hash is FNV-1a over the token sequence with each
- * constant replaced by a placeholder byte for its class (number, string, bit string), unquoted
- * words folded to lower case, and one separator byte after every token, so white space, comments
- * and the constants' values never change it. Token rules follow PostgreSQL 15's scan.l: nested
+ * constants are and hashes the rest. The shape hash covers the token sequence with each
+ * constant replaced by a placeholder byte for its class (number, negative number, string, bit
+ * string), unquoted words folded to lower case, and one separator byte after every token, so
+ * white space, comments and the constants' values never change it. Bytes are gathered eight at
+ * a time and mixed by multiplication, which keeps the pass at a few cycles per byte. Token rules follow PostgreSQL 15's scan.l: nested
  * block comments, operator runs cut before a comment and stripped of a trailing + or -, string
  * continuation across a newline, dollar quotes, E'' escapes and $n parameters.
  */
 #include "parser/lexer.h"
 
 #include <string.h>
+#include <strings.h>
 
-#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
-#define FNV_PRIME UINT64_C(0x100000001b3)
+#define HASH_SEED UINT64_C(0xcbf29ce484222325)
+#define HASH_MUL UINT64_C(0x9e3779b97f4a7c15)
 
 /* Bytes hashed in place of a token. */
 enum {
-	HASH_SEP = 0x00,    /* after every token */
-	HASH_NUMBER = 0x01, /* a numeric constant */
-	HASH_STRING = 0x02, /* a character string constant of any quoting */
-	HASH_BITS = 0x03,   /* a bit string constant */
-	HASH_OPEN = 0x04,   /* a quote or comment left open, or junk after a number: that text
+	HASH_SEP = 0x00,      /* after every token */
+	HASH_NUMBER = 0x01,   /* a numeric constant */
+	HASH_STRING = 0x02,   /* a character string constant of any quoting */
+	HASH_BITS = 0x03,     /* a bit string constant */
+	HASH_OPEN = 0x04,     /* a quote or comment left open, or junk after a number: that text
 			       never parses, and must not share a shape with its valid twin */
+	HASH_NEG = 0x05,      /* a number with a folded unary minus (see lex_number) */
+	HASH_NATIONAL = 0x06, /* the N of N'...' */
 };
 
 /* What the previous token was, to tell a unary minus (part of a constant) from a binary one. */
@@ -36,37 +40,87 @@ struct lex {
 	const unsigned char *s;    /* start of the text */
 	const unsigned char *end;  /* one past its last byte */
 	const unsigned char *p;    /* next byte to read */
-	uint64_t h;                /* running hash */
+	uint64_t h;                /* running hash of whole 8-byte words */
+	uint64_t acc;              /* bytes since the last whole word */
 	uint32_t n;                /* bytes hashed */
 	enum prev_tok prev;        /* class of the previous token */
 	const unsigned char *word; /* the previous word, when prev is PREV_WORD */
 	size_t word_len;           /* its length */
+	uint32_t chain;            /* operators and set operations so far */
+	uint32_t depth;            /* current ( and [ nesting */
+	uint32_t max_depth;        /* deepest nesting so far */
 	struct parser_lexer *lx;   /* where results go */
+};
+
+/* Character classes, as PostgreSQL 15's scanner sees bytes. */
+enum {
+	C_SPACE = 1,      /* white space: no \v in PostgreSQL 15 */
+	C_DIGIT = 2,      /* 0-9 */
+	C_IDENT = 4,      /* may start an identifier: letters, _, any byte >= 0x80 */
+	C_IDCONT = 8,     /* may continue one: those, digits and $ */
+	C_OP = 16,        /* operator characters */
+	C_EXPR_PUNCT = 32 /* punctuation after which an expression may begin: ( , [ ; : */
+};
+
+static const unsigned char cls[256] = {
+        [' '] = C_SPACE,
+        ['\t'] = C_SPACE,
+        ['\n'] = C_SPACE,
+        ['\r'] = C_SPACE,
+        ['\f'] = C_SPACE,
+        ['0' ... '9'] = C_DIGIT | C_IDCONT,
+        ['a' ... 'z'] = C_IDENT | C_IDCONT,
+        ['A' ... 'Z'] = C_IDENT | C_IDCONT,
+        ['_'] = C_IDENT | C_IDCONT,
+        [0x80 ... 0xff] = C_IDENT | C_IDCONT,
+        ['$'] = C_IDCONT,
+        ['~'] = C_OP,
+        ['!'] = C_OP,
+        ['@'] = C_OP,
+        ['#'] = C_OP,
+        ['^'] = C_OP,
+        ['&'] = C_OP,
+        ['|'] = C_OP,
+        ['`'] = C_OP,
+        ['?'] = C_OP,
+        ['+'] = C_OP,
+        ['-'] = C_OP,
+        ['*'] = C_OP,
+        ['/'] = C_OP,
+        ['%'] = C_OP,
+        ['<'] = C_OP,
+        ['>'] = C_OP,
+        ['='] = C_OP,
+        ['('] = C_EXPR_PUNCT,
+        [','] = C_EXPR_PUNCT,
+        ['['] = C_EXPR_PUNCT,
+        [';'] = C_EXPR_PUNCT,
+        [':'] = C_EXPR_PUNCT,
 };
 
 static bool is_space(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+	return cls[c] & C_SPACE;
 }
 
 static bool is_digit(unsigned char c)
 {
-	return c >= '0' && c <= '9';
+	return cls[c] & C_DIGIT;
 }
 
 static bool is_ident_start(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+	return cls[c] & C_IDENT;
 }
 
 static bool is_ident_cont(unsigned char c)
 {
-	return is_ident_start(c) || is_digit(c) || c == '$';
+	return cls[c] & C_IDCONT;
 }
 
 static bool is_op_char(unsigned char c)
 {
-	return strchr("~!@#^&|`?+-*/%<>=", c) != NULL && c != 0;
+	return cls[c] & C_OP;
 }
 
 static unsigned char lower(unsigned char c)
@@ -76,8 +130,25 @@ static unsigned char lower(unsigned char c)
 
 static inline void hash_byte(struct lex *l, unsigned char b)
 {
-	l->h = (l->h ^ b) * FNV_PRIME;
-	l->n++;
+	l->acc = l->acc << 8 | b;
+	if ((++l->n & 7) == 0) {
+		l->h = (l->h ^ l->acc) * HASH_MUL;
+		l->h ^= l->h >> 32;
+		l->acc = 0;
+	}
+}
+
+/* The final hash: the partial word and the length folded in, then bits spread (fmix64). */
+static uint64_t hash_final(const struct lex *l)
+{
+	uint64_t h = (l->h ^ l->acc ^ ((uint64_t)l->n << 56)) * HASH_MUL;
+
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h ? h : 1;
 }
 
 static void hash_bytes(struct lex *l, const unsigned char *b, size_t n)
@@ -89,8 +160,9 @@ static void hash_bytes(struct lex *l, const unsigned char *b, size_t n)
 
 /*
  * Words after which a '-' starts an expression, so PostgreSQL's grammar folds it into the
- * following number. Only reserved words: an identifier of the same spelling would need quotes.
- * A word missing here costs a cache miss (the extractor finds no constant at the location).
+ * following number. A word missing here, or one used otherwise (a column named "between"), costs
+ * a cache miss: the extractor finds no constant at the location libpg_query reports, and folded
+ * numbers have a placeholder of their own, so no template is ever shared with another tree.
  */
 static bool expr_keyword(const unsigned char *w, size_t n)
 {
@@ -111,8 +183,9 @@ static bool expr_keyword(const unsigned char *w, size_t n)
 	return false;
 }
 
+/* Records a constant and hashes placeholder in its place. */
 static void emit_const(struct lex *l, const unsigned char *start, const unsigned char *stop,
-                       enum parser_const_kind kind)
+                       enum parser_const_kind kind, unsigned char placeholder)
 {
 	struct parser_lexer *lx = l->lx;
 
@@ -124,9 +197,7 @@ static void emit_const(struct lex *l, const unsigned char *start, const unsigned
 		c->kind = (uint8_t)kind;
 	}
 	lx->n_const++;
-	hash_byte(l, kind == PARSER_CONST_NUMBER      ? HASH_NUMBER
-	             : kind == PARSER_CONST_BITSTRING ? HASH_BITS
-	                                              : HASH_STRING);
+	hash_byte(l, placeholder);
 	hash_byte(l, HASH_SEP);
 	l->prev = PREV_OPERAND;
 }
@@ -195,7 +266,7 @@ static void lex_string(struct lex *l, const unsigned char *start, const unsigned
 	for (;;) {
 		while (q < end) {
 			if (*q == '\\' && kind == PARSER_CONST_ESTRING) {
-				q = q + 2 < end ? q + 2 : end;
+				q = end - q > 2 ? q + 2 : end;
 			} else if (*q == '\'') {
 				if (q + 1 < end && q[1] == '\'')
 					q += 2;
@@ -216,14 +287,14 @@ static void lex_string(struct lex *l, const unsigned char *start, const unsigned
 			break;
 		q = body + 1;
 	}
-	emit_const(l, start, q, kind);
+	emit_const(l, start, q, kind, kind == PARSER_CONST_BITSTRING ? HASH_BITS : HASH_STRING);
 	l->p = q;
 }
 
 /* A number whose constant starts at start (a folded '-') and whose digits start at q. */
 static void lex_number(struct lex *l, const unsigned char *start, const unsigned char *q)
 {
-	const unsigned char *end = l->end;
+	const unsigned char *end = l->end, *digits = q;
 
 	while (q < end && is_digit(*q))
 		q++;
@@ -247,7 +318,12 @@ static void lex_number(struct lex *l, const unsigned char *start, const unsigned
 	/* PostgreSQL 15 rejects "123abc" ("trailing junk after numeric literal") */
 	if (q < end && is_ident_start(*q))
 		hash_byte(l, HASH_OPEN);
-	emit_const(l, start, q, PARSER_CONST_NUMBER);
+	/*
+	 * A folded minus gets its own placeholder: the shape then still tells apart the texts
+	 * PostgreSQL tokenizes differently ("- 5" or "5"), so a wrong guess about the grammar
+	 * (a column named "between") costs a cache miss, never the template of another tree.
+	 */
+	emit_const(l, start, q, PARSER_CONST_NUMBER, start != digits ? HASH_NEG : HASH_NUMBER);
 	l->p = q;
 }
 
@@ -263,6 +339,11 @@ static void lex_word(struct lex *l)
 	l->prev = PREV_WORD;
 	l->word = l->p;
 	l->word_len = (size_t)(q - l->p);
+	/* set operations chain left-deep like binary operators */
+	if ((l->word_len == 5 && strncasecmp((const char *)l->word, "union", 5) == 0) ||
+	    (l->word_len == 6 && strncasecmp((const char *)l->word, "except", 6) == 0) ||
+	    (l->word_len == 9 && strncasecmp((const char *)l->word, "intersect", 9) == 0))
+		l->chain++;
 	l->p = q;
 }
 
@@ -310,14 +391,17 @@ static void lex_dollar(struct lex *l, size_t tag)
 {
 	const unsigned char *start = l->p, *body = start + tag, *stop;
 
-	stop = memmem(body, (size_t)(l->end - body), start, tag);
-	if (stop) {
+	for (stop = body; (size_t)(l->end - stop) >= tag; stop++) {
+		if (*stop == '$' && memcmp(stop, start, tag) == 0)
+			break;
+	}
+	if ((size_t)(l->end - stop) >= tag) {
 		stop += tag;
 	} else {
 		stop = l->end;
 		hash_byte(l, HASH_OPEN);
 	}
-	emit_const(l, start, stop, PARSER_CONST_DOLLAR);
+	emit_const(l, start, stop, PARSER_CONST_DOLLAR, HASH_STRING);
 	l->p = stop;
 }
 
@@ -386,6 +470,7 @@ static void lex_operator(struct lex *l)
 	}
 	hash_bytes(l, p, n);
 	l->prev = PREV_EXPR_START;
+	l->chain++;
 	l->p = p + n;
 }
 
@@ -402,13 +487,14 @@ void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
 	        .s = (const unsigned char *)sql,
 	        .end = (const unsigned char *)sql + len,
 	        .p = (const unsigned char *)sql,
-	        .h = FNV_OFFSET,
+	        .h = HASH_SEED,
 	        .prev = PREV_EXPR_START,
 	        .lx = lx,
 	};
 
 	lx->n_const = 0;
 	lx->max_param = 0;
+	lx->nesting = 0;
 	while (l.p < l.end) {
 		const unsigned char *p = l.p, *end = l.end;
 		unsigned char c = *p;
@@ -441,7 +527,7 @@ void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
 				lex_quoted_ident(&l, p + 2);
 			} else if (p + 1 < end && p[1] == '\'' && lc == 'n') {
 				/* N'...' is NATIONAL CHARACTER then the string, located at its quote */
-				hash_byte(&l, 'n');
+				hash_byte(&l, HASH_NATIONAL);
 				hash_byte(&l, HASH_SEP);
 				l.prev = PREV_OPERAND;
 				l.p = p + 1;
@@ -459,12 +545,25 @@ void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
 		} else if (is_op_char(c)) {
 			lex_operator(&l);
 		} else {
-			hash_bytes(&l, p, 1);
-			l.prev = strchr("(,[;:", c) && c ? PREV_EXPR_START : PREV_OPERAND;
-			l.p++;
+			/* "::", ":=" and ".." are single tokens; ": :" is two */
+			size_t n = p + 1 < end && ((c == ':' && (p[1] == ':' || p[1] == '=')) ||
+			                           (c == '.' && p[1] == '.'))
+			                   ? 2
+			                   : 1;
+
+			hash_bytes(&l, p, n);
+			if (c == '(' || c == '[') {
+				if (++l.depth > l.max_depth)
+					l.max_depth = l.depth;
+			} else if ((c == ')' || c == ']') && l.depth > 0) {
+				l.depth--;
+			}
+			l.prev = cls[c] & C_EXPR_PUNCT ? PREV_EXPR_START : PREV_OPERAND;
+			l.p += n;
 		}
 	}
-	lx->hash = l.h ? l.h : 1;
+	lx->hash = hash_final(&l);
+	lx->nesting = l.chain + l.max_depth;
 	lx->shape_len = l.n;
 }
 

@@ -38,6 +38,8 @@ struct parser_lexer {
 	uint32_t shape_len;          /* bytes hashed: a cheap second check against collisions */
 	uint32_t n_const;            /* constants in the text, those past cap included */
 	uint32_t max_param;          /* highest $n referenced, 0 when none */
+	uint32_t nesting;            /* bound on the syntax tree's depth: operators, UNION,
+					INTERSECT and EXCEPT, plus the deepest ( or [ nesting */
 	uint32_t cap;                /* entries in consts */
 	struct parser_const *consts; /* caller's array: the first min(n_const, cap), in order */
 };
@@ -46,7 +48,8 @@ struct parser_lexer {
 void parser_lexer_init(struct parser_lexer *lx, struct parser_const *consts, uint32_t cap);
 
 /*
- * Lexes len bytes of sql (need not be NUL-terminated): fills hash, shape_len, n_const, max_param
+ * Lexes len bytes of sql (need not be NUL-terminated): fills hash, shape_len, n_const, max_param,
+ * nesting
  * and the constants. Unterminated quotes or comments run to the end of the text (libpg_query will
  * reject it); the pass itself never fails.
  */

@@ -20,6 +20,13 @@
  */
 #define PARSER_LEX_CONSTS 4096
 
+/*
+ * libpg_query recurses once per level of the syntax tree when it serializes it: "1+1+...+1" with
+ * 10000 terms overflows a 2 MB stack. Texts whose lexer nesting bound exceeds this are reported
+ * unparsed without calling it (4000 levels fit in 2 MB with room to spare).
+ */
+#define PARSER_NESTING_MAX 4000
+
 struct parser {
 	struct parser_template_cache *cache;           /* templates by shape */
 	const struct fs_catalog *cat;                  /* borrowed from the caller, or NULL */
@@ -67,6 +74,14 @@ void parser_set_catalog(struct parser *p, const struct fs_catalog *cat)
 	p->cat_version = version;
 }
 
+/* Makes the scratch template an unparsed one for the text just lexed, counted as an error. */
+static const struct parser_template *unparsed(struct parser *p)
+{
+	parser_template_init(&p->scratch, &p->lx);
+	p->stats.parse_errors++;
+	return &p->scratch;
+}
+
 /*
  * The template for the text just lexed: from the cache, or extracted into the scratch template
  * and cached unless it holds values of this very text. *hit says which.
@@ -81,16 +96,14 @@ static const struct parser_template *classify(struct parser *p, const char *sql,
 		p->stats.cache_hits++;
 		return t;
 	}
+	if (p->lx.nesting > PARSER_NESTING_MAX)
+		return unparsed(p);
 	if (len + 1 > p->text_cap) {
 		size_t cap = len + 1 < 1024 ? 1024 : len + 1;
 		char *text = realloc(p->text, cap);
 
-		if (!text) {
-			/* out of memory: report unparsed, and do not cache what we never parsed */
-			parser_template_init(&p->scratch, &p->lx);
-			p->stats.parse_errors++;
-			return &p->scratch;
-		}
+		if (!text)
+			return unparsed(p); /* out of memory: fail open, cache nothing */
 		p->text = text;
 		p->text_cap = cap;
 	}

@@ -37,7 +37,7 @@ struct parser_stmt {
 	uint8_t op;           /* enum fs_op of the first statement */
 	int n_access;         /* entries used in access[] */
 	bool more_tables;     /* touched more managed tables than PARSER_MAX_ACCESS */
-	struct parser_access access[PARSER_MAX_ACCESS];
+	struct parser_access access[PARSER_MAX_ACCESS]; /* in the order the text names them */
 };
 
 /* Opaque per-statement template, fixed size, copied by value into prepared statements. */
@@ -51,12 +51,14 @@ struct parser_prepared {
 	unsigned char tmpl[512];  /* struct parser_template by value (size checked in template.c) */
 };
 
+/* Counters of one parser; the worker copies them for the console. */
 struct parser_stats {
 	uint64_t queries;      /* simple-protocol strings classified (parser_query) */
 	uint64_t prepares;     /* Parse texts classified (parser_prepare) */
 	uint64_t binds;        /* prepared templates evaluated (parser_bind) */
 	uint64_t cache_hits;   /* queries and prepares served from the template cache */
-	uint64_t parse_errors; /* queries and prepares rejected by libpg_query */
+	uint64_t parse_errors; /* queries and prepares reported unparsed: rejected by libpg_query,
+				  nested too deep to analyse safely, or out of memory */
 	uint64_t unkeyed;      /* READ or WRITE accesses to a managed table, by a query or a bind,
 				 without a usable key predicate (whole key space) */
 };
@@ -82,10 +84,13 @@ void parser_set_catalog(struct parser *p, const struct fs_catalog *cat);
 
 /*
  * Classifies a simple-protocol query string of len bytes (need not be NUL-terminated) and fills
- * out. Never fails: unparseable text yields parsed = false. On a cache hit it costs one lexer
- * pass, a hash lookup and the encoding of the key constants, and never allocates; a miss runs
- * libpg_query (which allocates). Exclusive bounds on text keys are reported inclusive (a
- * superset); see parser/template.h for how predicates combine.
+ * out. Never fails: unparseable text yields parsed = false, and so does text nested so deeply
+ * (thousands of chained operators or set operations) that libpg_query's recursion could
+ * exhaust the worker's stack. On a cache hit it costs one lexer pass, a hash lookup and the
+ * encoding of the key constants, and never allocates; a miss runs libpg_query (which
+ * allocates). Failures are not cached. Exclusive bounds on text keys are reported inclusive (a
+ * superset); see parser/template.h for how predicates combine. The calling worker's thread,
+ * which needs a stack of 2 MB or more for libpg_query.
  */
 void parser_query(struct parser *p, const char *sql, size_t len, struct parser_stmt *out);
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # functions called from traps and through show_block look unreachable
 # foreshard demo: a hot spot that comes back every cycle, and foreshard splitting its partition
 # before it arrives.
 #
@@ -92,8 +93,8 @@ now_ms() { date +%s%3N; }
 
 # A TCP port on 127.0.0.1 that nothing listens on, not in the list given as arguments.
 free_port() {
-	local p tries
-	for tries in $(seq 1 200); do
+	local p
+	for _ in $(seq 1 200); do
 		p=$((20000 + RANDOM % 30000))
 		case " $* " in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -105,16 +106,6 @@ free_port() {
 	return 1
 }
 
-tmp=$(mktemp -d /tmp/foreshard-demo.XXXXXX)
-chmod 755 "$tmp" # PostgreSQL runs as the postgres user when we are root and must reach pg/
-pgdir=$tmp/pg
-ctldir=$tmp/ctl
-mkdir -p "$ctldir"
-pg_port=$(free_port)
-fs_port=$(free_port "$pg_port")
-ctl_port=$(free_port "$pg_port" "$fs_port")
-pg_dsn="host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable"
-fs_dsn="host=127.0.0.1 port=$fs_port user=foreshard dbname=foreshard sslmode=disable"
 fs_pid=""
 lg_pid=""
 pg_started=0
@@ -125,6 +116,15 @@ pg() { psql -X -q -v ON_ERROR_STOP=1 -At "$pg_dsn" "$@"; }
 console() {
 	PGCONNECT_TIMEOUT=3 timeout 10 psql -X -A -P footer=off -h "$ctldir" -p "$ctl_port" \
 		foreshard -c "$1" 2>&1
+}
+
+# Prints a titled, indented block of a command's output; a failing console command (an error
+# from foreshard, a timeout) is shown, never fatal.
+show_block() {
+	local title=$1
+	shift
+	printf '  %s\n' "$title"
+	{ "$@" || true; } | sed 's/^/    /'
 }
 
 stop_foreshard() {
@@ -176,7 +176,9 @@ cleanup() {
 		tail -n 30 "$tmp/foreshard.log" | sed 's/^/    /'
 	fi
 	stop_foreshard
-	[ "$pg_started" -eq 1 ] && bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
+	if [ "$pg_started" -eq 1 ]; then
+		bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
+	fi
 	if [ "$keep" = 1 ]; then
 		echo "demo: kept $tmp (logs, config)"
 	else
@@ -185,8 +187,18 @@ cleanup() {
 	print_json
 	exit "$rc"
 }
+tmp=$(mktemp -d /tmp/foreshard-demo.XXXXXX)
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+chmod 755 "$tmp" # PostgreSQL runs as the postgres user when we are root and must reach pg/
+pgdir=$tmp/pg
+ctldir=$tmp/ctl
+mkdir -p "$ctldir"
+pg_port=$(free_port)
+fs_port=$(free_port "$pg_port")
+ctl_port=$(free_port "$pg_port" "$fs_port")
+pg_dsn="host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable"
+fs_dsn="host=127.0.0.1 port=$fs_port user=foreshard dbname=foreshard sslmode=disable"
 
 # --- 1. PostgreSQL and the table ------------------------------------------------------------
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port ($pgdir)"
@@ -250,8 +262,8 @@ CONF
 		sleep 0.2
 	done
 	[ "$ready" -eq 1 ] || { say "foreshard did not answer within 30 s"; exit 2; }
-	say "foreshard is up; console SHOW TABLES:"
-	console "SHOW TABLES" | sed 's/^/    /'
+	say "foreshard is up"
+	show_block "SHOW TABLES" console "SHOW TABLES"
 	lg_dsn=$fs_dsn
 fi
 
@@ -330,6 +342,25 @@ ORDER BY 5, 1;
 SQL
 }
 
+# The console's SHOW JOURNAL; when the console cannot show it, the split rows of
+# foreshard.journal read directly, with their last update relative to the start of the load.
+show_journal() {
+	local out op state upd
+	if out=$(console "SHOW JOURNAL"); then
+		printf '%s\n' "$out"
+		return 0
+	fi
+	printf '%s\n' "$out" | head -n 1
+	echo "foreshard.journal, read directly:"
+	while IFS='|' read -r op state _ upd _; do
+		[ -n "$op" ] || continue
+		awk -v op="$op" -v st="$state" -v u="${upd:-0}" -v t0="$load_t0" 'BEGIN {
+			printf "op %s: SPLIT %s", op, st
+			if (u > 0) printf ", last update at t=%.1fs", (u - t0) / 1000
+			printf "\n" }'
+	done < <(journal_splits)
+}
+
 # Best knowledge of the first split's cutover commit (wall-clock ms), refined at every poll: a
 # cutover timestamp field if the journal has one; otherwise the row's update time while its
 # state is CUT_OVER (the cutover transaction writes that state); as a last resort, the time the
@@ -338,9 +369,9 @@ cutover_ms=""
 cutover_src=""
 n_splits=0
 note_journal() {
-	local op state cut upd cre
+	local op state cut upd
 	n_splits=0
-	while IFS='|' read -r op state cut upd cre; do
+	while IFS='|' read -r op state cut upd _; do
 		[ -n "$op" ] || continue
 		n_splits=$((n_splits + 1))
 		[ "$n_splits" -eq 1 ] || continue
@@ -358,13 +389,6 @@ note_journal() {
 	done < <(journal_splits)
 }
 
-show_block() {
-	local title=$1
-	shift
-	printf '  %s\n' "$title"
-	"$@" | sed 's/^/    /'
-}
-
 say "load running; console output every ${poll_s}s"
 while kill -0 "$lg_pid" 2>/dev/null; do
 	sleep "$poll_s" &
@@ -379,7 +403,7 @@ while kill -0 "$lg_pid" 2>/dev/null; do
 		fi
 		show_block "SHOW FORECAST public.events" show_forecast
 		show_block "SHOW PLANS" console "SHOW PLANS"
-		show_block "SHOW JOURNAL" console "SHOW JOURNAL"
+		show_block "SHOW JOURNAL" show_journal
 		note_journal
 	fi
 done
@@ -400,7 +424,7 @@ fi
 # --- 4. results -------------------------------------------------------------------------------
 if [ "$direct" != 1 ]; then
 	note_journal
-	show_block "SHOW JOURNAL" console "SHOW JOURNAL"
+	show_block "SHOW JOURNAL" show_journal
 	show_block "SHOW STATS" console "SHOW STATS"
 	say "stopping foreshard"
 	stop_foreshard

@@ -30,9 +30,9 @@
 
 /* The stub proxy: counts pauses and resumes, and agrees unless told to fail. */
 struct stub_proxy {
-	bool fail;       /* pause returns false */
-	int pauses;      /* pause calls */
-	int resumes;     /* resume calls */
+	bool fail;   /* pause returns false */
+	int pauses;  /* pause calls */
+	int resumes; /* resume calls */
 };
 
 static bool stub_pause(void *ctx, uint16_t table_id, uint32_t timeout_ms)
@@ -56,9 +56,9 @@ static void stub_resume(void *ctx, uint16_t table_id)
 static void usage(void)
 {
 	fprintf(stderr, "usage: orch_driver --dsn DSN [--tables LIST] [--chunk N] [--grace-ms N]"
-			" [--lock-timeout-ms N] [--retries N] [--sleep-ms N] [--timeout-s N]"
-			" [--pause-fail]\n"
-			"       split SCHEMA.TABLE PARTITION LITERAL | recover | catalog\n");
+	                " [--lock-timeout-ms N] [--retries N] [--sleep-ms N] [--timeout-s N]"
+	                " [--pause-fail]\n"
+	                "       split SCHEMA.TABLE PARTITION LITERAL | recover | catalog\n");
 	exit(2);
 }
 
@@ -68,8 +68,8 @@ static void print_catalog(const struct fs_catalog *cat)
 	for (int i = 0; i < cat->n_tables; i++) {
 		const struct fs_table *t = &cat->tables[i];
 
-		printf("table %s.%s id=%u supported=%d key=%s type=%s reason=%s\n", t->schema, t->name,
-		       t->id, t->supported, t->key, t->keytype_sql, t->unsupported_reason);
+		printf("table %s.%s id=%u supported=%d key=%s type=%s reason=%s\n", t->schema,
+		       t->name, t->id, t->supported, t->key, t->keytype_sql, t->unsupported_reason);
 		for (int k = 0; k < t->n_parts; k++)
 			printf("part %s %s %s\n", t->parts[k].name,
 			       t->parts[k].is_default ? "DEFAULT" : t->parts[k].lo_sql,
@@ -132,7 +132,8 @@ static bool wait_result(struct fs_mailbox *mb, uint64_t deadline_us, struct orch
 		struct pollfd p = {.fd = fs_mailbox_fd(mb), .events = POLLIN};
 
 		if (fs_mailbox_recv(mb, out)) {
-			printf("result action=%" PRIu32 " ok=%d cutover_ms=%" PRIu64 " message=%s\n",
+			printf("result action=%" PRIu32 " ok=%d cutover_ms=%" PRIu64
+			       " message=%s\n",
 			       out->action_id, out->ok, out->cutover_ms, out->message);
 			fflush(stdout);
 			return true;
@@ -144,7 +145,7 @@ static bool wait_result(struct fs_mailbox *mb, uint64_t deadline_us, struct orch
 }
 
 static bool fill_action(const struct fs_catalog *cat, const char *qname, const char *part,
-			const char *literal, struct planner_action *a)
+                        const char *literal, struct planner_action *a)
 {
 	char schema[FS_NAME_MAX];
 	const char *dot = strchr(qname, '.');
@@ -184,13 +185,13 @@ static bool fill_action(const struct fs_catalog *cat, const char *qname, const c
 int main(int argc, char **argv)
 {
 	struct orch_config cfg = {
-		.tables = "",
-		.lock_timeout_ms = 200,
-		.pause_timeout_ms = 2000,
-		.cutover_retries = 20,
-		.backfill_chunk_rows = 5000,
-		.catalog_refresh_ms = 1000,
-		.cleanup_grace_ms = 0,
+	        .tables = "",
+	        .lock_timeout_ms = 200,
+	        .pause_timeout_ms = 2000,
+	        .cutover_retries = 20,
+	        .backfill_chunk_rows = 5000,
+	        .catalog_refresh_ms = 1000,
+	        .cleanup_grace_ms = 0,
 	};
 	struct stub_proxy proxy = {0};
 	struct orch_pause_ops ops = {.ctx = &proxy, .pause = stub_pause, .resume = stub_resume};
@@ -268,7 +269,7 @@ int main(int argc, char **argv)
 			do {
 				if (!wait_result(&results, deadline, &r)) {
 					fprintf(stderr, "orch_driver: no result in %" PRIu64 " s\n",
-						timeout_s);
+					        timeout_s);
 					rc = 3;
 					break;
 				}
@@ -281,7 +282,8 @@ int main(int argc, char **argv)
 
 			while (op_step(orch_journal_slot(o), op) != ORCH_STEP_CLEANED) {
 				if (fs_mono_us() >= deadline) {
-					fprintf(stderr, "orch_driver: op %" PRId64 " not cleaned\n", op);
+					fprintf(stderr, "orch_driver: op %" PRId64 " not cleaned\n",
+					        op);
 					rc = 3;
 					break;
 				}

@@ -60,9 +60,10 @@ q() {
 	psql -X -q -At -v ON_ERROR_STOP=1 -h "$PGDIR" -p "$PORT" -U foreshard -d foreshard "$@"
 }
 
-# make_tables: t (bigint key, primary key, secondary index, 3 partitions, 200k rows) and m.
+# make_tables [THOUSANDS]: t (bigint key, primary key, secondary index, 3 partitions over
+# [0, 300000), THOUSANDS thousand rows spread evenly, 200 by default) and its mirror m.
 make_tables() {
-	q <<'SQL'
+	q -v per300="${1:-200}" <<'SQL'
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS t, m CASCADE;
 CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text) PARTITION BY RANGE (id);
@@ -70,7 +71,7 @@ CREATE INDEX t_v_idx ON t (v);
 CREATE TABLE t_p1 PARTITION OF t FOR VALUES FROM (MINVALUE) TO (100000);
 CREATE TABLE t_p2 PARTITION OF t FOR VALUES FROM (100000) TO (200000);
 CREATE TABLE t_p3 PARTITION OF t FOR VALUES FROM (200000) TO (MAXVALUE);
-INSERT INTO t SELECT g, g % 1000, 'row ' || g FROM generate_series(0, 299999) g WHERE g % 3 <> 0;
+INSERT INTO t SELECT g, g % 1000, 'row ' || g FROM generate_series(0, 299999) g WHERE g % 300 < :per300;
 CREATE TABLE m (id bigint PRIMARY KEY, v int NOT NULL, note text);
 INSERT INTO m SELECT * FROM t;
 ANALYZE t, m;

@@ -4,8 +4,10 @@
 # run without the fault must recover the operation (resume it, or roll it back when asked) and
 # leave a consistent table: equal to its mirror, split or not split as a whole, no trigger,
 # shadow or old table left, journal final. Also: a backfill whose shadow was damaged behind its
-# cursor is repaired by VERIFY, an abort requested in the journal is honoured by recovery, and a
-# pause that does not drain rolls the split back.
+# cursor is repaired by VERIFY, an abort requested in the journal is honoured by recovery, a
+# pause that does not drain rolls the split back, a connection killed mid-backfill is
+# reconnected and the operation finished and reported, and a cutover blocked by a lock is
+# retried until the lock goes, or rolled back once the retries run out.
 set -uo pipefail
 . "$(dirname "$0")/orch_lib.sh"
 
@@ -72,14 +74,14 @@ for case in PLANNED:PLANNED SHADOW:SHADOW CAPTURE:CAPTURE BACKFILL_CHUNK:BACKFIL
 	VERIFY:VERIFY CUT_OVER:CUT_OVER; do
 	fault=${case%%:*}
 	echo "--- crash after $fault"
-	make_tables
+	make_tables 100
 	writers_start
 	crash_run "$fault" "${case##*:}"
 	recover_run "$fault" split
 done
 
 echo "--- crash in backfill, shadow damaged behind the cursor: VERIFY must repair"
-make_tables
+make_tables 100
 writers_start
 crash_run BACKFILL_CHUNK BACKFILL
 q -c "DELETE FROM t_p2_fs${OP}_a WHERE id IN (SELECT id FROM t_p2_fs${OP}_a ORDER BY id LIMIT 5);
@@ -94,7 +96,7 @@ grep -q "chunk(s) differ, repairing" "$WORK/recover.err" ||
 [ "$msg" = "cleaned: old partition dropped" ] || fail "damaged shadow: journal says $msg"
 
 echo "--- crash in backfill, abort requested: recovery must roll back"
-make_tables
+make_tables 100
 writers_start
 crash_run BACKFILL_CHUNK BACKFILL
 q -c "UPDATE foreshard.journal SET abort_requested = true, message = 'cancelled by the test'
@@ -104,7 +106,7 @@ state=$(q -c "SELECT state FROM foreshard.journal WHERE op_id = $OP")
 [ "$state" = ROLLED_BACK ] || fail "abort requested: journal row is $state, want ROLLED_BACK"
 
 echo "--- pause that does not drain: the split must roll back"
-make_tables
+make_tables 100
 writers_start
 "$DRIVER" --dsn "$DSN" --chunk 3000 --pause-fail split public.t t_p2 150000 \
 	>"$WORK/pause.out" 2>"$WORK/pause.err"
@@ -118,6 +120,81 @@ st=$(split_state "$OP")
 [ "$st" = original ] || fail "pause-fail: table is $st, want original"
 check_mirror "pause-fail"
 check_no_leftovers "pause-fail"
+
+echo "--- orchestrator's connection killed mid-backfill: reconnect, recover, report"
+make_tables 100
+writers_start
+prev=$(q -c "SELECT coalesce(max(op_id), 0) FROM foreshard.journal")
+"$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 50 split public.t t_p2 150000 \
+	>"$WORK/kill.out" 2>"$WORK/kill.err" &
+dpid=$!
+for _ in $(seq 200); do
+	[ "$(q -c "SELECT state FROM foreshard.journal WHERE op_id > $prev")" = BACKFILL ] && break
+	sleep 0.05
+done
+killed=$(q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE application_name = 'foreshard-orchestrator'")
+wait $dpid
+rc=$?
+OP=$(q -c "SELECT max(op_id) FROM foreshard.journal")
+writers_stop
+[ "$killed" = 1 ] || fail "connection killed: terminated $killed backends, want 1"
+[ $rc -eq 0 ] || fail "connection killed: orch_driver exited with $rc: $(grep ^result "$WORK/kill.out")"
+grep -q "reconnected" "$WORK/kill.err" || fail "connection killed: no reconnect in the log"
+grep -q "^result action=1 ok=1 .*recovered" "$WORK/kill.out" ||
+	fail "connection killed: the action's result was not reported after recovery"
+st=$(split_state "$OP")
+[ "$st" = split ] && pass "connection killed: split finished after reconnecting" ||
+	fail "connection killed: table is $st, want split"
+check_mirror "connection killed"
+check_no_leftovers "connection killed"
+
+echo "--- cutover blocked by a lock for a while: retried until it goes"
+make_tables 100
+writers_start
+q -c "BEGIN" -c "LOCK TABLE ONLY t IN ACCESS SHARE MODE" -c "SELECT pg_sleep(4)" -c "COMMIT" \
+	>/dev/null &
+lpid=$!
+sleep 0.3
+"$DRIVER" --dsn "$DSN" --chunk 5000 --lock-timeout-ms 100 split public.t t_p2 150000 \
+	>"$WORK/lock.out" 2>"$WORK/lock.err"
+rc=$?
+wait $lpid
+OP=$(q -c "SELECT max(op_id) FROM foreshard.journal")
+writers_stop
+[ $rc -eq 0 ] || fail "lock held: orch_driver exited with $rc: $(grep ^result "$WORK/lock.out")"
+attempts=$(grep -c "cutover attempt" "$WORK/lock.err")
+[ "$attempts" -ge 1 ] || fail "lock held: the cutover never had to retry"
+pauses=$(sed -n 's/^pauses=\([0-9]*\) resumes=\([0-9]*\)$/\1 \2/p' "$WORK/lock.out")
+[ "$pauses" = "$((attempts + 1)) $((attempts + 1))" ] ||
+	fail "lock held: pauses and resumes \"$pauses\" do not match $((attempts + 1)) attempts"
+st=$(split_state "$OP")
+[ "$st" = split ] && pass "lock held: split after $attempts retried cutover(s)" ||
+	fail "lock held: table is $st, want split"
+check_mirror "lock held"
+check_no_leftovers "lock held"
+
+echo "--- cutover blocked by a lock for good: rolled back when the retries run out"
+make_tables 100
+writers_start
+q -c "BEGIN" -c "LOCK TABLE ONLY t IN ACCESS SHARE MODE" -c "SELECT pg_sleep(6)" -c "COMMIT" \
+	>/dev/null &
+lpid=$!
+sleep 0.3
+"$DRIVER" --dsn "$DSN" --chunk 5000 --lock-timeout-ms 100 --retries 3 split public.t t_p2 150000 \
+	>"$WORK/lock2.out" 2>"$WORK/lock2.err"
+rc=$?
+OP=$(q -c "SELECT max(op_id) FROM foreshard.journal")
+[ $rc -eq 1 ] || fail "lock kept: orch_driver exited with $rc, want 1"
+grep -q "^result action=1 ok=0 .*cutover gave up after 3 lock timeouts" "$WORK/lock2.out" ||
+	fail "lock kept: result does not say why: $(grep ^result "$WORK/lock2.out")"
+wait $lpid
+writers_stop
+st=$(split_state "$OP")
+[ "$st" = original ] && pass "lock kept: rolled back, table as it was" ||
+	fail "lock kept: table is $st, want original"
+check_mirror "lock kept"
+check_no_leftovers "lock kept"
 
 if [ "$failures" -ne 0 ]; then
 	echo "test_orch_crash: $failures failure(s)" >&2

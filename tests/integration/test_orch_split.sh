@@ -58,6 +58,99 @@ grep -q "^part t_p2_fs${op}_a '100000' '150000'$" "$WORK/catalog.out" &&
 check_mirror "after split"
 check_no_leftovers "after split"
 
+echo "--- other key types and names: timestamptz with a two-column primary key, a generated and"
+echo "    a dropped column; text split at a literal with a quote; quotes and spaces in every name"
+q <<'SQL'
+CREATE TABLE ev (id bigint, at timestamptz, dropme int, payload text,
+	len int GENERATED ALWAYS AS (length(payload)) STORED, PRIMARY KEY (id, at))
+	PARTITION BY RANGE (at);
+CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE ev_rest PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO (MAXVALUE);
+ALTER TABLE ev DROP COLUMN dropme;
+INSERT INTO ev (id, at, payload) SELECT g % 5000, '2024-01-01'::timestamptz + g * interval '7 min',
+	'p' || g FROM generate_series(0, 70000) g;
+CREATE TABLE ev_m AS SELECT * FROM ev;
+CREATE TABLE names (name text PRIMARY KEY, n int) PARTITION BY RANGE (name);
+CREATE TABLE names_a PARTITION OF names FOR VALUES FROM (MINVALUE) TO ('m');
+CREATE TABLE names_m PARTITION OF names FOR VALUES FROM ('m') TO (MAXVALUE);
+INSERT INTO names SELECT chr(97 + g % 26) || md5(g::text), g FROM generate_series(1, 20000) g;
+CREATE TABLE names_mirror AS SELECT * FROM names;
+CREATE SCHEMA "Odd Schema";
+CREATE TABLE "Odd Schema"."we""ird" ("Key Col" int, "select" text, PRIMARY KEY ("Key Col"))
+	PARTITION BY RANGE ("Key Col");
+CREATE TABLE "Odd Schema"."it's p1" PARTITION OF "Odd Schema"."we""ird"
+	FOR VALUES FROM (MINVALUE) TO (1000);
+CREATE TABLE "Odd Schema"."it's p2" PARTITION OF "Odd Schema"."we""ird"
+	FOR VALUES FROM (1000) TO (MAXVALUE);
+INSERT INTO "Odd Schema"."we""ird" SELECT g, 'v' || g FROM generate_series(-500, 30000) g;
+CREATE TABLE odd_m AS SELECT * FROM "Odd Schema"."we""ird";
+SQL
+cat >"$WORK/writer2.sql" <<'SQL'
+\set k random(-500, 30000)
+\set r random(1, 3)
+BEGIN;
+\if :r = 1
+INSERT INTO "Odd Schema"."we""ird" VALUES (:k, 'w') ON CONFLICT ("Key Col") DO UPDATE SET "select" = EXCLUDED."select" || 'u';
+INSERT INTO odd_m VALUES (:k, 'w') ON CONFLICT ("Key Col") DO UPDATE SET "select" = EXCLUDED."select" || 'u';
+\elif :r = 2
+DELETE FROM "Odd Schema"."we""ird" WHERE "Key Col" = :k;
+DELETE FROM odd_m WHERE "Key Col" = :k;
+\else
+UPDATE "Odd Schema"."we""ird" SET "Key Col" = -:k - 1000 WHERE "Key Col" = :k AND :k > 0 AND NOT EXISTS (SELECT 1 FROM "Odd Schema"."we""ird" WHERE "Key Col" = -:k - 1000);
+UPDATE odd_m SET "Key Col" = -:k - 1000 WHERE "Key Col" = :k AND :k > 0 AND NOT EXISTS (SELECT 1 FROM odd_m WHERE "Key Col" = -:k - 1000);
+\endif
+UPDATE ev SET payload = payload || 'x' WHERE id = abs(:k) % 5000;
+UPDATE ev_m SET payload = payload || 'x' WHERE id = abs(:k) % 5000;
+UPDATE names SET n = n + 1 WHERE n = abs(:k) % 20000;
+UPDATE names_mirror SET n = n + 1 WHERE n = abs(:k) % 20000;
+COMMIT;
+SQL
+pgbench -n -c 1 -T 30 -f "$WORK/writer2.sql" -h "$PGDIR" -p "$PORT" -U foreshard foreshard \
+	>"$WORK/writer2.log" 2>&1 &
+w2=$!
+sleep 0.5
+"$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 10 split public.ev ev_2024 "'2024-07-01 00:00:00+00'" \
+	>"$WORK/ev.out" 2>"$WORK/ev.err" || fail "timestamptz split failed: $(grep ^result "$WORK/ev.out")"
+"$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 10 split public.names names_m "'t''x'" \
+	>"$WORK/names.out" 2>"$WORK/names.err" || fail "text split failed: $(grep ^result "$WORK/names.out")"
+"$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 10 split 'Odd Schema.we"ird' "it's p2" 20000 \
+	>"$WORK/odd.out" 2>"$WORK/odd.err" || fail "odd names split failed: $(grep ^result "$WORK/odd.out")"
+kill -INT $w2 2>/dev/null
+wait $w2
+if grep -qiE "error|abort" "$WORK/writer2.log"; then
+	fail "second writer saw errors: $(grep -iE "error|abort" "$WORK/writer2.log" | head -3)"
+fi
+grep -q "ATTACH scanned" "$WORK/ev.err" "$WORK/names.err" "$WORK/odd.err" &&
+	fail "ATTACH PARTITION scanned a new partition"
+ev_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'ev'")
+names_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'names'")
+odd_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'we\"ird'")
+got=$(q -c "SELECT string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), '; '
+	ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent IN ('ev'::regclass, 'names'::regclass, '\"Odd Schema\".\"we\"\"ird\"'::regclass)")
+want="ev_2024_fs${ev_op}_a FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-07-01 00:00:00+00'); \
+ev_2024_fs${ev_op}_b FOR VALUES FROM ('2024-07-01 00:00:00+00') TO ('2025-01-01 00:00:00+00'); \
+ev_rest FOR VALUES FROM ('2025-01-01 00:00:00+00') TO (MAXVALUE); \
+it's p1 FOR VALUES FROM (MINVALUE) TO (1000); \
+it's p2_fs${odd_op}_a FOR VALUES FROM (1000) TO (20000); \
+it's p2_fs${odd_op}_b FOR VALUES FROM (20000) TO (MAXVALUE); \
+names_a FOR VALUES FROM (MINVALUE) TO ('m'); \
+names_m_fs${names_op}_a FOR VALUES FROM ('m') TO ('t''x'); \
+names_m_fs${names_op}_b FOR VALUES FROM ('t''x') TO (MAXVALUE)"
+[ "$got" = "$want" ] && pass "three more splits: $got" ||
+	fail "partitions after the three splits:"$'\n'"$got"$'\n'"want:"$'\n'"$want"
+diff=$(q -c "SELECT (SELECT count(*) FROM ((SELECT * FROM ev EXCEPT ALL SELECT * FROM ev_m)
+	UNION ALL (SELECT * FROM ev_m EXCEPT ALL SELECT * FROM ev)) d)
+	+ (SELECT count(*) FROM ((SELECT * FROM names EXCEPT ALL SELECT * FROM names_mirror)
+	UNION ALL (SELECT * FROM names_mirror EXCEPT ALL SELECT * FROM names)) d)
+	+ (SELECT count(*) FROM ((SELECT * FROM \"Odd Schema\".\"we\"\"ird\" EXCEPT ALL SELECT * FROM odd_m)
+	UNION ALL (SELECT * FROM odd_m EXCEPT ALL SELECT * FROM \"Odd Schema\".\"we\"\"ird\")) d)")
+changed=$(q -c "SELECT count(*) FROM ev WHERE payload LIKE '%x'")
+[ "$diff" = 0 ] && pass "the three tables equal their mirrors ($changed ev rows rewritten meanwhile)" ||
+	fail "the three tables differ from their mirrors in $diff rows"
+[ "$changed" -gt 0 ] || fail "the second writer changed nothing"
+check_no_leftovers "after all splits"
+
 if [ "$failures" -ne 0 ]; then
 	echo "test_orch_split: $failures failure(s)" >&2
 	exit 1

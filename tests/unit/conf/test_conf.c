@@ -331,6 +331,8 @@ Test(conf, string_rules)
 	        "control_dir = run/foreshard\n", 1,
 	        "control_dir: expected an absolute directory path of at most 92 bytes (the "
 	        "socket path <dir>/.s.PGSQL.<port> must fit in 107 bytes), got 'run/foreshard'");
+	expect_error("listen_addr =\n", 1,
+	             "listen_addr: expected a host name or IP address, got ''");
 	expect_error("server_host = ''\n", 1,
 	             "server_host: expected a host name, IP address or socket directory, got ''");
 	expect_error("tables = a.b,,c.d\n", 1,

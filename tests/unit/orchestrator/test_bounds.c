@@ -77,7 +77,7 @@ Test(bounds, quoted_text_with_parenthesis_and_comma_inside)
 Test(bounds, timestamps)
 {
 	struct orch_bounds b = parse_ok(
-		"FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-02-01 10:00:00.5+00')");
+	        "FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-02-01 10:00:00.5+00')");
 
 	cr_assert_str_eq(b.lo.value, "2024-01-01 00:00:00+00");
 	cr_assert_str_eq(b.hi.value, "2024-02-01 10:00:00.5+00");

@@ -23,15 +23,15 @@ static struct fs_catalog *make_catalog(uint64_t version, const char *events_key)
 {
 	struct fs_catalog *cat = fs_catalog_create(version, 4);
 	struct {
-		uint16_t id;
 		const char *schema, *name, *key;
+		uint16_t id;
 		int16_t attnum;
 		enum fs_keytype type;
 	} defs[] = {
-	        {EV, "public", "events", events_key, 1, FS_KEY_INT},
-	        {TS, "public", "ts_events", "ts", 2, FS_KEY_TIMESTAMP},
-	        {NM, "public", "names", "name", 1, FS_KEY_TEXT},
-	        {AC, "app", "accounts", "acct", 1, FS_KEY_INT},
+	        {"public", "events", events_key, EV, 1, FS_KEY_INT},
+	        {"public", "ts_events", "ts", TS, 2, FS_KEY_TIMESTAMP},
+	        {"public", "names", "name", NM, 1, FS_KEY_TEXT},
+	        {"app", "accounts", "acct", AC, 1, FS_KEY_INT},
 	};
 
 	cr_assert(cat);
@@ -322,22 +322,30 @@ Test(extract, cache_hit_with_new_constants, .init = setup, .fini = teardown)
 {
 	struct parser_stmt a, b;
 	const char *q1 = "SELECT * FROM events WHERE id BETWEEN 10 AND 20 LIMIT 5";
-	const char *q2 = "select  *  from EVENTS\n where id between -100 and 200 limit 1 -- x";
+	const char *q2 = "select  *  from EVENTS\n where id between 100 and 200 limit 1 -- x";
 
 	parser_query(p, q1, strlen(q1), &a);
 	cr_assert_not(a.cache_hit);
 	parser_query(p, q2, strlen(q2), &b);
 	cr_assert(b.cache_hit);
 	cr_assert_eq(b.template_id, a.template_id);
-	expect_access(q2, &b, 0, &(struct want){EV, R, RANGE, "-100", "200"});
+	expect_access(q2, &b, 0, &(struct want){EV, R, RANGE, "100", "200"});
 
 	/* a multi-row INSERT: the key is every third constant */
 	q1 = "INSERT INTO events VALUES (1, 'a', 2.5), (2, 'b', 3.5)";
-	q2 = "INSERT INTO events VALUES (70, 'x', 0), (-3, 'y', 9)";
+	q2 = "INSERT INTO events VALUES (70, 'x', 0), (3, 'y', 9)";
 	parser_query(p, q1, strlen(q1), &a);
 	parser_query(p, q2, strlen(q2), &b);
 	cr_assert(b.cache_hit);
-	expect_access(q2, &b, 0, &(struct want){EV, W, IN, "-3", "70"});
+	expect_access(q2, &b, 0, &(struct want){EV, W, IN, "3", "70"});
+
+	/* negative constants: a shape of their own, cached like any other */
+	q1 = "SELECT * FROM events WHERE id IN (-1, -2)";
+	q2 = "SELECT * FROM events WHERE id IN (-10, - 20)";
+	parser_query(p, q1, strlen(q1), &a);
+	parser_query(p, q2, strlen(q2), &b);
+	cr_assert(b.cache_hit);
+	expect_access(q2, &b, 0, &(struct want){EV, R, IN, "-20", "-10"});
 
 	/* a different shape is a miss */
 	q2 = "SELECT * FROM events WHERE id BETWEEN 10 AND 20";
@@ -399,7 +407,7 @@ Test(extract, garbage_is_not_parsed, .init = setup, .fini = teardown)
 	cr_assert_eq(st.n_access, 0);
 	parser_query(p, q, strlen(q), &st);
 	cr_assert_not(st.parsed);
-	cr_assert(st.cache_hit);
+	cr_assert_not(st.cache_hit); /* failures are not cached: they must not hide valid twins */
 	q = "SELECT * FROM events WHERE id = 'unterminated";
 	parser_query(p, q, strlen(q), &st);
 	cr_assert_not(st.parsed);
@@ -584,4 +592,44 @@ Test(extract, prepared_constants_are_folded, .init = setup, .fini = teardown)
 	cr_assert_eq(s.binds, 4);
 	cr_assert_eq(s.queries, 0);
 	cr_assert_eq(s.parse_errors, 1);
+}
+
+/* "SELECT 1 + 1 + ... + 1" with n terms, and the key predicate after it. */
+static char *long_chain(int n, size_t *len)
+{
+	char *q = malloc((size_t)n * 4 + 64);
+
+	cr_assert(q);
+	*len = (size_t)sprintf(q, "SELECT 1");
+	for (int i = 0; i < n; i++)
+		*len += (size_t)sprintf(q + *len, " + 1");
+	*len += (size_t)sprintf(q + *len, " FROM events WHERE id = 3");
+	return q;
+}
+
+Test(extract, deep_trees_are_refused_not_crashed_on, .init = setup, .fini = teardown)
+{
+	struct parser_stmt st;
+	struct parser_stats s;
+	size_t len;
+	char *q;
+
+	/* deep enough that libpg_query's serialization could exhaust a stack: never called */
+	q = long_chain(20000, &len);
+	parser_query(p, q, len, &st);
+	cr_assert_not(st.parsed);
+	free(q);
+	/* parsed by libpg_query, but too deep to unpack safely */
+	q = long_chain(1500, &len);
+	parser_query(p, q, len, &st);
+	cr_assert_not(st.parsed);
+	free(q);
+	/* shallow enough: analysed */
+	q = long_chain(100, &len);
+	parser_query(p, q, len, &st);
+	cr_assert(st.parsed);
+	expect_access(q, &st, 0, &(struct want){EV, R, EQ, "3", "3"});
+	free(q);
+	parser_get_stats(p, &s);
+	cr_assert_eq(s.parse_errors, 2);
 }

@@ -136,9 +136,19 @@ static void start(void)
 	cr_assert_eq(pthread_create(&loop_thread, NULL, run_loop, NULL), 0);
 }
 
-static void stop(void)
+static void break_loop(evutil_socket_t fd, short what, void *arg)
 {
 	event_base_loopbreak(base);
+}
+
+static void stop(void)
+{
+	/*
+	 * Break from inside the loop: a plain loopbreak sent before the thread has entered
+	 * event_base_loop would be forgotten, since entering the loop clears the flag.
+	 */
+	cr_assert_eq(event_base_once(base, -1, EV_TIMEOUT, break_loop, NULL, &(struct timeval){0}),
+	             0);
 	pthread_join(loop_thread, NULL);
 	proxy_console_stop(con);
 	event_base_free(base);
