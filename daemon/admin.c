@@ -288,17 +288,20 @@ static bool show_plans(void *ctx, const char *arg, struct proxy_console_result *
 	(void)err;
 	(void)errlen;
 	COLUMNS(r, "id", "kind", "state", "table", "partition", "split_at", "peak_rps", "peak_at",
-		"created", "reason");
+		"created", "cutover_at", "reason");
 	for (int i = 0; s && i < s->n; i++) {
 		const struct planner_action *p = &s->actions[i];
-		char id[16], peak[24], peak_at[32], created[32];
+		char id[16], peak[24], peak_at[32], created[32], cutover[32];
 
 		snprintf(id, sizeof(id), "%u", p->id);
 		snprintf(peak, sizeof(peak), "%.1f", p->peak_rps);
 		fmt_ms(p->peak_at_ms, peak_at, sizeof(peak_at));
 		fmt_ms(p->created_ms, created, sizeof(created));
+		if (p->cutover_ms)
+			fmt_ms(p->cutover_ms, cutover, sizeof(cutover));
 		ROW(r, id, planner_kind_str(p->kind), planner_state_str(p->state), p->table,
-		    p->partition, p->split_sql, peak, peak_at, created, p->reason);
+		    p->partition, p->split_sql, peak, peak_at, created,
+		    p->cutover_ms ? cutover : NULL, p->reason);
 	}
 	if (s)
 		fs_snap_release(&s->snap);

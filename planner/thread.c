@@ -143,6 +143,7 @@ static void take_results(struct planner_thread *t)
 		if (!a)
 			continue;
 		a->state = r.ok ? PLANNER_DONE : PLANNER_FAILED;
+		a->cutover_ms = r.ok ? r.cutover_ms : 0;
 		snprintf(a->reason + strlen(a->reason), sizeof(a->reason) - strlen(a->reason),
 			 " [%s]", r.message);
 		changed = true;

@@ -78,11 +78,13 @@ ANALYZE t, m;
 SQL
 }
 
-# Writers: 4 pgbench clients, each on its own residue of the key (no conflicts among them, so
-# any error is the orchestrator's doing), inserting, updating, deleting and moving rows across
-# partitions (and across the split point) in [50000, 250000), table and mirror in one
-# transaction. Runs of 2 s alternate the simple and the prepared protocol until stopped.
+# writers_start [SCRIPT CLIENTS]: by default 4 pgbench clients on t and m, each on its own
+# residue of the key (no conflicts among them, so any error is the orchestrator's doing),
+# inserting, updating, deleting and moving rows across partitions (and across the split point)
+# in [50000, 250000), table and mirror in one transaction. Runs of 2 s alternate the simple and
+# the prepared protocol until writers_stop.
 writers_start() {
+	local script=${1:-$WORK/writer.sql} clients=${2:-4}
 	cat >"$WORK/writer.sql" <<'SQL'
 \set r random(0, 49999)
 \set id 50000 + :r * 4 + :client_id
@@ -111,7 +113,7 @@ SQL
 	(
 		mode=simple
 		while [ ! -f "$WORK/writers.stop" ]; do
-			if ! pgbench -n -c 4 -j 2 -T 2 -M $mode -f "$WORK/writer.sql" \
+			if ! pgbench -n -c "$clients" -j 2 -T 2 -M $mode -f "$script" \
 				-h "$PGDIR" -p "$PORT" -U foreshard foreshard >>"$WORK/writers.log" 2>&1; then
 				echo "pgbench exited with an error" >>"$WORK/writers.failed"
 			fi
