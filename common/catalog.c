@@ -14,7 +14,7 @@ const char *fs_keytype_str(enum fs_keytype t)
 }
 
 const struct fs_table *fs_catalog_find(const struct fs_catalog *cat, const char *schema,
-				       const char *name)
+                                       const char *name)
 {
 	for (int i = 0; cat && i < cat->n_tables; i++) {
 		const struct fs_table *t = &cat->tables[i];

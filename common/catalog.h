@@ -23,39 +23,39 @@ enum fs_keytype {
 const char *fs_keytype_str(enum fs_keytype t);
 
 struct fs_partition {
-	char name[FS_NAME_MAX];       /* relation name, in the parent's schema */
-	uint64_t lo;                  /* encoded inclusive lower bound; 0 for MINVALUE */
-	uint64_t hi;                  /* encoded exclusive upper bound; UINT64_MAX for MAXVALUE */
-	char lo_sql[FS_LITERAL_MAX];  /* lower bound as SQL literal, "MINVALUE" when unbounded */
-	char hi_sql[FS_LITERAL_MAX];  /* upper bound as SQL literal, "MAXVALUE" when unbounded */
-	bool is_default;              /* the DEFAULT partition: no bounds */
-	int64_t est_rows;             /* pg_class.reltuples, for the cost of moving it */
+	char name[FS_NAME_MAX];      /* relation name, in the parent's schema */
+	uint64_t lo;                 /* encoded inclusive lower bound; 0 for MINVALUE */
+	uint64_t hi;                 /* encoded exclusive upper bound; UINT64_MAX for MAXVALUE */
+	char lo_sql[FS_LITERAL_MAX]; /* lower bound as SQL literal, "MINVALUE" when unbounded */
+	char hi_sql[FS_LITERAL_MAX]; /* upper bound as SQL literal, "MAXVALUE" when unbounded */
+	bool is_default;             /* the DEFAULT partition: no bounds */
+	int64_t est_rows;            /* pg_class.reltuples, for the cost of moving it */
 };
 
 struct fs_table {
-	uint16_t id;                         /* stable for the life of the process */
-	char schema[FS_NAME_MAX];            /* namespace of the partitioned parent */
-	char name[FS_NAME_MAX];              /* parent relation name */
-	char key[FS_NAME_MAX];               /* partition key column */
-	int16_t key_attnum;                  /* its attribute number */
-	enum fs_keytype keytype;             /* how keys of this table are encoded */
-	char keytype_sql[FS_NAME_MAX];       /* the column's SQL type, for casts in DDL */
-	bool supported;                      /* false: observed only, never changed */
-	char unsupported_reason[200];        /* why not, in words for the console */
-	int n_parts;                         /* number of partitions, sorted by lo */
-	struct fs_partition *parts;          /* owned by the catalog */
+	uint16_t id;                   /* stable for the life of the process */
+	char schema[FS_NAME_MAX];      /* namespace of the partitioned parent */
+	char name[FS_NAME_MAX];        /* parent relation name */
+	char key[FS_NAME_MAX];         /* partition key column */
+	int16_t key_attnum;            /* its attribute number */
+	enum fs_keytype keytype;       /* how keys of this table are encoded */
+	char keytype_sql[FS_NAME_MAX]; /* the column's SQL type, for casts in DDL */
+	bool supported;                /* false: observed only, never changed */
+	char unsupported_reason[200];  /* why not, in words for the console */
+	int n_parts;                   /* number of partitions, sorted by lo */
+	struct fs_partition *parts;    /* owned by the catalog */
 };
 
 struct fs_catalog {
-	struct fs_snap snap;         /* must be first: refcount for publication */
-	uint64_t version;            /* bumped on every change of tables or bounds */
-	int n_tables;                /* number of managed tables */
-	struct fs_table *tables;     /* owned; indexed by position, not by id */
+	struct fs_snap snap;     /* must be first: refcount for publication */
+	uint64_t version;        /* bumped on every change of tables or bounds */
+	int n_tables;            /* number of managed tables */
+	struct fs_table *tables; /* owned; indexed by position, not by id */
 };
 
 /* Finds a table by (schema, name); schema NULL matches any. Returns NULL when not managed. */
 const struct fs_table *fs_catalog_find(const struct fs_catalog *cat, const char *schema,
-				       const char *name);
+                                       const char *name);
 
 /* Finds a table by id. Returns NULL when absent. */
 const struct fs_table *fs_catalog_by_id(const struct fs_catalog *cat, uint16_t id);

@@ -25,9 +25,9 @@ enum fs_pred {
 #define FS_TABLE_NONE 0xffffu
 
 struct fs_profile_event {
-	uint64_t ts_us;       /* wall-clock microseconds when the statement's first message arrived */
-	uint64_t key_lo;      /* encoded lowest key touched (parser/keyenc.h), inclusive */
-	uint64_t key_hi;      /* encoded highest key touched, inclusive */
+	uint64_t ts_us;  /* wall-clock microseconds when the statement's first message arrived */
+	uint64_t key_lo; /* encoded lowest key touched (parser/keyenc.h), inclusive */
+	uint64_t key_hi; /* encoded highest key touched, inclusive */
 	uint32_t template_id; /* id of the normalized query shape, 0 when unparsed */
 	uint32_t latency_us;  /* first message to ReadyForQuery */
 	uint32_t rows;        /* rows returned or affected, from CommandComplete */

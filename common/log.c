@@ -48,7 +48,7 @@ void fs_log_write(enum fs_log_level level, const char *fmt, ...)
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
 	r = snprintf(line + n, sizeof(line) - n, ".%03ld %s ", (long)(tv.tv_usec / 1000),
-		     fs_log_level_str(level));
+	             fs_log_level_str(level));
 	if (r > 0)
 		n += (size_t)r;
 	va_start(ap, fmt);

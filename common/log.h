@@ -23,7 +23,7 @@ const char *fs_log_level_str(enum fs_log_level level);
 
 /* Writes one line to stderr: timestamp, level, message. Any thread. */
 void fs_log_write(enum fs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #define fs_log(level, ...)                                                                         \
 	do {                                                                                       \

@@ -13,18 +13,18 @@
 #include <stdint.h>
 
 struct fs_mailbox {
-	pthread_mutex_t mu;  /* guards the fields below */
-	unsigned char *buf;  /* cap * elem_size bytes, owned */
-	uint32_t cap;        /* capacity in messages */
-	uint32_t elem_size;  /* bytes per message */
-	uint32_t head;       /* index of the oldest message */
-	uint32_t count;      /* messages queued */
-	int efd;             /* eventfd, readable while messages may be queued */
+	pthread_mutex_t mu; /* guards the fields below */
+	unsigned char *buf; /* cap * elem_size bytes, owned */
+	uint32_t cap;       /* capacity in messages */
+	uint32_t elem_size; /* bytes per message */
+	uint32_t head;      /* index of the oldest message */
+	uint32_t count;     /* messages queued */
+	int efd;            /* eventfd, readable while messages may be queued */
 };
 
 /* Returns false when memory or the eventfd cannot be had. */
 __attribute__((warn_unused_result)) bool fs_mailbox_init(struct fs_mailbox *mb, uint32_t cap,
-							 uint32_t elem_size);
+                                                         uint32_t elem_size);
 
 void fs_mailbox_cleanup(struct fs_mailbox *mb);
 

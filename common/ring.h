@@ -30,7 +30,7 @@ struct fs_ring {
  * power of two. Returns false on allocation failure. Call before the threads start.
  */
 __attribute__((warn_unused_result)) bool fs_ring_init(struct fs_ring *r, uint32_t capacity,
-						      uint32_t elem_size);
+                                                      uint32_t elem_size);
 
 /* Frees the buffer. No thread may use the ring afterwards. */
 void fs_ring_cleanup(struct fs_ring *r);

@@ -16,9 +16,9 @@ struct fs_snap {
 };
 
 struct fs_snap_slot {
-	pthread_mutex_t mu;         /* guards cur and the increment of cur->refs */
-	struct fs_snap *cur;        /* the published object, or NULL */
-	_Atomic uint64_t version;   /* bumped on each publish; cheap change test for readers */
+	pthread_mutex_t mu;       /* guards cur and the increment of cur->refs */
+	struct fs_snap *cur;      /* the published object, or NULL */
+	_Atomic uint64_t version; /* bumped on each publish; cheap change test for readers */
 };
 
 void fs_snap_slot_init(struct fs_snap_slot *slot);

@@ -61,7 +61,7 @@ static struct fs_catalog *acquire_catalog(struct admin_ctx *a)
 
 /* Looks up "schema.name" or "name"; err says which tables exist when it fails. */
 static const struct fs_table *find_table(const struct fs_catalog *cat, const char *arg, char *err,
-					 size_t errlen)
+                                         size_t errlen)
 {
 	char schema[FS_NAME_MAX], name[FS_NAME_MAX];
 	const char *dot = strchr(arg, '.');
@@ -77,18 +77,19 @@ static const struct fs_table *find_table(const struct fs_catalog *cat, const cha
 	}
 	if (!t)
 		snprintf(err, errlen,
-			 "table \"%s\" is not managed by foreshard (SHOW TABLES lists the managed "
-			 "range-partitioned tables)",
-			 arg);
+		         "table \"%s\" is not managed by foreshard (SHOW TABLES lists the managed "
+		         "range-partitioned tables)",
+		         arg);
 	return t;
 }
 
 static bool show_stats(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 	struct proxy_stats s;
-	struct forecast_snapshot *fc = (struct forecast_snapshot *)fs_snap_acquire(a->forecast_slot);
+	struct forecast_snapshot *fc =
+	        (struct forecast_snapshot *)fs_snap_acquire(a->forecast_slot);
 	struct fs_catalog *cat = acquire_catalog(a);
 	static const char *const modes[] = {"observe", "advise", "auto"};
 	char v[32];
@@ -130,7 +131,7 @@ static bool show_stats(void *ctx, const char *arg, struct proxy_console_result *
 }
 
 static bool show_clients(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 
@@ -139,8 +140,8 @@ static bool show_clients(void *ctx, const char *arg, struct proxy_console_result
 	(void)errlen;
 	COLUMNS(r, "worker", "addr", "user", "database", "state", "txn", "queries", "connected");
 	for (int i = 0; i < proxy_workers(a->proxy); i++) {
-		struct proxy_clients_snap *s =
-			(struct proxy_clients_snap *)fs_snap_acquire(proxy_clients_slot(a->proxy, i));
+		struct proxy_clients_snap *s = (struct proxy_clients_snap *)fs_snap_acquire(
+		        proxy_clients_slot(a->proxy, i));
 
 		for (int j = 0; s && j < s->n; j++) {
 			const struct proxy_client_info *c = &s->clients[j];
@@ -158,7 +159,7 @@ static bool show_clients(void *ctx, const char *arg, struct proxy_console_result
 }
 
 static bool show_tables(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 	struct fs_catalog *cat = acquire_catalog(a);
@@ -192,18 +193,18 @@ static bool show_tables(void *ctx, const char *arg, struct proxy_console_result 
 
 /* Acquires the catalog and forecast and finds the table in both; false with err otherwise. */
 static bool table_views(struct admin_ctx *a, const char *arg, struct fs_catalog **cat,
-			struct forecast_snapshot **fc, const struct fs_table **t,
-			const struct forecast_table **ft, char *err, size_t errlen)
+                        struct forecast_snapshot **fc, const struct fs_table **t,
+                        const struct forecast_table **ft, char *err, size_t errlen)
 {
 	*cat = acquire_catalog(a);
 	*fc = (struct forecast_snapshot *)fs_snap_acquire(a->forecast_slot);
 	*t = *cat ? find_table(*cat, arg, err, errlen) : NULL;
 	*ft = *t && *fc && (*fc)->catalog_version == (*cat)->version
-		      ? forecast_snapshot_table(*fc, (*t)->id)
-		      : NULL;
+	              ? forecast_snapshot_table(*fc, (*t)->id)
+	              : NULL;
 	if (*t && !*ft)
 		snprintf(err, errlen,
-			 "no profile for \"%s\" yet: the first window closes after window_ms", arg);
+		         "no profile for \"%s\" yet: the first window closes after window_ms", arg);
 	if (!*cat && !*t)
 		snprintf(err, errlen, "the catalog has not been read from PostgreSQL yet");
 	if (*t && *ft)
@@ -216,7 +217,7 @@ static bool table_views(struct admin_ctx *a, const char *arg, struct fs_catalog 
 }
 
 static bool show_profile(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	struct fs_catalog *cat;
 	struct forecast_snapshot *fc;
@@ -226,7 +227,7 @@ static bool show_profile(void *ctx, const char *arg, struct proxy_console_result
 	if (!table_views(ctx, arg, &cat, &fc, &t, &ft, err, errlen))
 		return false;
 	COLUMNS(r, "partition", "from", "to", "load_rps", "next_rps", "next_lo95", "next_hi95",
-		"model");
+	        "model");
 	for (int i = 0; i < ft->n_buckets; i++) {
 		const struct forecast_bucket *b = &ft->buckets[i];
 		char lo[FS_LITERAL_MAX], hi[FS_LITERAL_MAX], load[24], next[24], l95[24], h95[24];
@@ -246,7 +247,7 @@ static bool show_profile(void *ctx, const char *arg, struct proxy_console_result
 }
 
 static bool show_forecast(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	struct fs_catalog *cat;
 	struct forecast_snapshot *fc;
@@ -256,11 +257,11 @@ static bool show_forecast(void *ctx, const char *arg, struct proxy_console_resul
 	if (!table_views(ctx, arg, &cat, &fc, &t, &ft, err, errlen))
 		return false;
 	COLUMNS(r, "timestamp_ms", "at", "key_min", "key_max", "load_rps", "ci95_lo", "ci95_hi",
-		"partition");
+	        "partition");
 	for (int i = 0; i < ft->n_hot; i++) {
 		const struct forecast_hot *h = &ft->hot[i];
 		char ts[24], at[32], lo[FS_LITERAL_MAX], hi[FS_LITERAL_MAX], load[24], cl[24],
-			ch[24];
+		        ch[24];
 		int part = fs_table_partition_of(t, h->key_min);
 
 		snprintf(ts, sizeof(ts), "%" PRIu64, h->ts_ms);
@@ -278,17 +279,17 @@ static bool show_forecast(void *ctx, const char *arg, struct proxy_console_resul
 }
 
 static bool show_plans(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 	struct planner_plans_snap *s =
-		(struct planner_plans_snap *)fs_snap_acquire(planner_thread_plans(a->planner));
+	        (struct planner_plans_snap *)fs_snap_acquire(planner_thread_plans(a->planner));
 
 	(void)arg;
 	(void)err;
 	(void)errlen;
 	COLUMNS(r, "id", "kind", "state", "table", "partition", "split_at", "peak_rps", "peak_at",
-		"created", "cutover_at", "reason");
+	        "created", "cutover_at", "reason");
 	for (int i = 0; s && i < s->n; i++) {
 		const struct planner_action *p = &s->actions[i];
 		char id[16], peak[24], peak_at[32], created[32], cutover[32];
@@ -308,9 +309,35 @@ static bool show_plans(void *ctx, const char *arg, struct proxy_console_result *
 	return true;
 }
 
+static bool show_journal(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
+                         size_t errlen)
+{
+	struct admin_ctx *a = ctx;
+	struct orch_journal *j = (struct orch_journal *)fs_snap_acquire(orch_journal_slot(a->orch));
+
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	COLUMNS(r, "op_id", "kind", "table", "partition", "split_at", "lower", "upper", "state",
+	        "created", "updated", "message");
+	for (int i = 0; j && i < j->n_rows; i++) {
+		const struct orch_journal_row *row = &j->rows[i];
+		char id[24], created[32], updated[32];
+
+		snprintf(id, sizeof(id), "%" PRId64, row->op_id);
+		fmt_ms(row->created_ms, created, sizeof(created));
+		fmt_ms(row->updated_ms, updated, sizeof(updated));
+		ROW(r, id, row->kind, row->table, row->partition, row->split_sql, row->lower,
+		    row->upper, orch_step_str(row->step), created, updated, row->message);
+	}
+	if (j)
+		fs_snap_release(&j->snap);
+	return true;
+}
+
 /* Resolves a console table argument to a pause target; "" means every statement. */
 static bool pause_target(struct admin_ctx *a, const char *arg, uint16_t *id, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	struct fs_catalog *cat;
 	const struct fs_table *t;
@@ -329,7 +356,7 @@ static bool pause_target(struct admin_ctx *a, const char *arg, uint16_t *id, cha
 }
 
 static bool do_pause(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	uint16_t id;
 
@@ -344,7 +371,7 @@ static bool do_pause(void *ctx, const char *arg, struct proxy_console_result *r,
 }
 
 static bool do_resume(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	uint16_t id;
 
@@ -356,11 +383,11 @@ static bool do_resume(void *ctx, const char *arg, struct proxy_console_result *r
 }
 
 static bool do_apply(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 	struct planner_plans_snap *s =
-		(struct planner_plans_snap *)fs_snap_acquire(planner_thread_plans(a->planner));
+	        (struct planner_plans_snap *)fs_snap_acquire(planner_thread_plans(a->planner));
 	char *end;
 	unsigned long id = strtoul(arg, &end, 10);
 	bool found = false, proposed = false;
@@ -386,7 +413,7 @@ static bool do_apply(void *ctx, const char *arg, struct proxy_console_result *r,
 }
 
 static bool do_set_mode(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 	static const char *const modes[] = {"observe", "advise", "auto"};
@@ -403,7 +430,7 @@ static bool do_set_mode(void *ctx, const char *arg, struct proxy_console_result 
 }
 
 static bool do_shutdown(void *ctx, const char *arg, struct proxy_console_result *r, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	struct admin_ctx *a = ctx;
 	struct timeval soon = {0, 100000}; /* lets the answer reach the client first */
@@ -419,17 +446,18 @@ static bool do_shutdown(void *ctx, const char *arg, struct proxy_console_result 
 void admin_console_ops(struct admin_ctx *ctx, struct proxy_console_ops *ops)
 {
 	*ops = (struct proxy_console_ops){
-		.ctx = ctx,
-		.show_stats = show_stats,
-		.show_clients = show_clients,
-		.show_tables = show_tables,
-		.show_profile = show_profile,
-		.show_forecast = show_forecast,
-		.show_plans = show_plans,
-		.pause = do_pause,
-		.resume = do_resume,
-		.apply = do_apply,
-		.set_mode = do_set_mode,
-		.shutdown = do_shutdown,
+	        .ctx = ctx,
+	        .show_stats = show_stats,
+	        .show_clients = show_clients,
+	        .show_tables = show_tables,
+	        .show_profile = show_profile,
+	        .show_forecast = show_forecast,
+	        .show_plans = show_plans,
+	        .show_journal = show_journal,
+	        .pause = do_pause,
+	        .resume = do_resume,
+	        .apply = do_apply,
+	        .set_mode = do_set_mode,
+	        .shutdown = do_shutdown,
 	};
 }

@@ -26,9 +26,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: foreshard -c FILE [--set key=value ...]\n"
-		   "  -c, --config FILE   configuration file (see conf/foreshard.ini)\n"
-		   "  --set key=value     override one configuration key (repeatable)\n"
-		   "  -h, --help          this text\n");
+	           "  -c, --config FILE   configuration file (see conf/foreshard.ini)\n"
+	           "  --set key=value     override one configuration key (repeatable)\n"
+	           "  -h, --help          this text\n");
 }
 
 /* Loads the file and the overrides in order; exits with the message on any error. */
@@ -113,14 +113,14 @@ int main(int argc, char **argv)
 		die("start-up", "out of memory");
 
 	struct proxy_config pc = {
-		.listen_addr = cf.listen_addr,
-		.listen_port = cf.listen_port,
-		.server_host = cf.server_host,
-		.server_port = cf.server_port,
-		.workers = cf.workers ? cf.workers : (uint32_t)(cores > 0 ? cores : 1),
-		.ring_size = cf.profile_ring_size,
-		.parser_cache = cf.parser_cache_entries,
-		.pause_limit_ms = cf.pause_timeout_ms * 2,
+	        .listen_addr = cf.listen_addr,
+	        .listen_port = cf.listen_port,
+	        .server_host = cf.server_host,
+	        .server_port = cf.server_port,
+	        .workers = cf.workers ? cf.workers : (uint32_t)(cores > 0 ? cores : 1),
+	        .ring_size = cf.profile_ring_size,
+	        .parser_cache = cf.parser_cache_entries,
+	        .pause_limit_ms = cf.pause_timeout_ms * 2,
 	};
 	struct proxy *proxy = proxy_create(&pc, &catalog_slot, err, sizeof(err));
 
@@ -128,19 +128,19 @@ int main(int argc, char **argv)
 		die("proxy", err);
 
 	struct orch_pause_ops pause_ops = {
-		.ctx = proxy,
-		.pause = pause_table,
-		.resume = resume_table,
+	        .ctx = proxy,
+	        .pause = pause_table,
+	        .resume = resume_table,
 	};
 	struct orch_config oc = {
-		.dsn = cf.manage_dsn,
-		.tables = cf.tables,
-		.lock_timeout_ms = cf.lock_timeout_ms,
-		.pause_timeout_ms = cf.pause_timeout_ms,
-		.cutover_retries = cf.cutover_retries,
-		.backfill_chunk_rows = cf.backfill_chunk_rows,
-		.catalog_refresh_ms = cf.catalog_refresh_ms,
-		.cleanup_grace_ms = cf.cleanup_grace_s * 1000,
+	        .dsn = cf.manage_dsn,
+	        .tables = cf.tables,
+	        .lock_timeout_ms = cf.lock_timeout_ms,
+	        .pause_timeout_ms = cf.pause_timeout_ms,
+	        .cutover_retries = cf.cutover_retries,
+	        .backfill_chunk_rows = cf.backfill_chunk_rows,
+	        .catalog_refresh_ms = cf.catalog_refresh_ms,
+	        .cleanup_grace_ms = cf.cleanup_grace_s * 1000,
 	};
 	struct orch *orch = orch_start(&oc, &catalog_slot, &pause_ops, &results, err, sizeof(err));
 
@@ -152,33 +152,33 @@ int main(int argc, char **argv)
 	int n_rings;
 	struct fs_ring *const *rings = proxy_rings(proxy, &n_rings);
 	struct forecast_config fcfg = {
-		.window_ms = cf.window_ms,
-		.season_windows = cf.season_windows,
-		.horizon_windows = cf.horizon_windows,
-		.history_windows = cf.history_windows ? cf.history_windows : 4 * cf.season_windows,
-		.sub_buckets = cf.sub_buckets,
-		.refit_windows = cf.refit_windows ? cf.refit_windows : cf.season_windows,
+	        .window_ms = cf.window_ms,
+	        .season_windows = cf.season_windows,
+	        .horizon_windows = cf.horizon_windows,
+	        .history_windows = cf.history_windows ? cf.history_windows : 4 * cf.season_windows,
+	        .sub_buckets = cf.sub_buckets,
+	        .refit_windows = cf.refit_windows ? cf.refit_windows : cf.season_windows,
 	};
 	struct forecast_thread *fth = forecast_thread_start(&fcfg, rings, n_rings, &catalog_slot,
-							    &forecast_slot, err, sizeof(err));
+	                                                    &forecast_slot, err, sizeof(err));
 
 	if (!fth)
 		die("forecast", err);
 
 	struct planner_thread_args pa = {
-		.planner =
-			{
-				.split_threshold_rps = cf.split_threshold_rps,
-				.split_min_width = cf.split_min_width,
-				.min_history_windows = cf.season_windows,
-				.hysteresis_ms = (uint64_t)cf.hysteresis_s * 1000,
-			},
-		.period_ms = cf.window_ms,
-		.catalog_slot = &catalog_slot,
-		.forecast_slot = &forecast_slot,
-		.orch_inbox = orch_inbox(orch),
-		.orch_results = &results,
-		.mode = &mode,
+	        .planner =
+	                {
+	                        .split_threshold_rps = cf.split_threshold_rps,
+	                        .split_min_width = cf.split_min_width,
+	                        .min_history_windows = cf.season_windows,
+	                        .hysteresis_ms = (uint64_t)cf.hysteresis_s * 1000,
+	                },
+	        .period_ms = cf.window_ms,
+	        .catalog_slot = &catalog_slot,
+	        .forecast_slot = &forecast_slot,
+	        .orch_inbox = orch_inbox(orch),
+	        .orch_results = &results,
+	        .mode = &mode,
 	};
 	struct planner_thread *pth = planner_thread_start(&pa, err, sizeof(err));
 
@@ -187,14 +187,14 @@ int main(int argc, char **argv)
 
 	struct event_base *base = event_base_new();
 	struct admin_ctx actx = {
-		.proxy = proxy,
-		.catalog_slot = &catalog_slot,
-		.forecast_slot = &forecast_slot,
-		.planner = pth,
-		.orch = orch,
-		.mode = &mode,
-		.pause_timeout_ms = cf.pause_timeout_ms,
-		.main_base = base,
+	        .proxy = proxy,
+	        .catalog_slot = &catalog_slot,
+	        .forecast_slot = &forecast_slot,
+	        .planner = pth,
+	        .orch = orch,
+	        .mode = &mode,
+	        .pause_timeout_ms = cf.pause_timeout_ms,
+	        .main_base = base,
 	};
 	struct proxy_console_ops ops;
 	struct proxy_console *console;
@@ -203,8 +203,8 @@ int main(int argc, char **argv)
 	if (!base)
 		die("start-up", "cannot create the main event loop");
 	admin_console_ops(&actx, &ops);
-	console = proxy_console_start(base, cf.control_dir, cf.control_port, &ops, err,
-				      sizeof(err));
+	console =
+	        proxy_console_start(base, cf.control_dir, cf.control_port, &ops, err, sizeof(err));
 	if (!console)
 		die("console", err);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);

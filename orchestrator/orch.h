@@ -40,22 +40,11 @@ struct orch_config {
 	uint32_t backfill_sleep_ms; /* pause between backfill chunks, for clients' I/O; 0 = none */
 };
 
-/* What flows into the orchestrator's mailbox. */
-struct orch_msg {
-	struct planner_action action; /* the change to apply */
-};
-
 /*
- * What the orchestrator reports back, read by the planner thread from its mailbox. Operations
- * finished by start-up recovery are reported with action_id 0.
+ * The inbox carries struct planner_action (the change to apply); results are struct
+ * planner_result (planner/planner.h). Operations finished by start-up recovery are reported with
+ * action_id 0.
  */
-struct orch_result {
-	uint32_t action_id; /* planner_action.id */
-	uint16_t table_id;
-	bool ok;             /* cut over (true) or rolled back (false) */
-	uint64_t cutover_ms; /* wall clock of the cutover commit, when ok */
-	char message[256];   /* what happened, for the console */
-};
 
 /*
  * Steps of an online change as stored in foreshard.journal.state. Each state means "this step
@@ -117,7 +106,7 @@ struct orch *orch_start(const struct orch_config *cfg, struct fs_snap_slot *cat_
                         const struct orch_pause_ops *pause, struct fs_mailbox *results, char *err,
                         size_t errlen);
 
-/* The mailbox actions are sent to (struct orch_msg). */
+/* The mailbox actions are sent to (struct planner_action). */
 struct fs_mailbox *orch_inbox(struct orch *o);
 
 /*

@@ -153,13 +153,15 @@ static void op_cleanup(struct split_op *op)
 __attribute__((format(printf, 2, 3))) static enum step_result abort_with(struct split_op *op,
                                                                          const char *fmt, ...)
 {
+	char why[sizeof(op->why)]; /* callers may pass op->why itself as an argument */
 	va_list ap;
 
 	va_start(ap, fmt);
 	/* va_start initialised ap: clang-analyzer reports a false positive on the next line */
 	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-	vsnprintf(op->why, sizeof(op->why), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	memcpy(op->why, why, sizeof(why));
 	return STEP_ABORT;
 }
 
@@ -645,6 +647,15 @@ static uint32_t retries(const struct split_op *op)
 	return op->env->cfg->cutover_retries ? op->env->cfg->cutover_retries : 10;
 }
 
+/*
+ * Backfill chunks wait for row locks that busy writers hold, and nobody waits on the backfill,
+ * so it gets many more consecutive attempts than the client-visible cutover.
+ */
+static uint32_t backfill_retries(const struct split_op *op)
+{
+	return 10 * retries(op);
+}
+
 static uint32_t chunk_rows(const struct split_op *op)
 {
 	return op->env->cfg->backfill_chunk_rows ? op->env->cfg->backfill_chunk_rows : 5000;
@@ -751,7 +762,7 @@ static enum step_result step_backfill(struct split_op *op)
 		uint32_t pause_ms = op->env->cfg->backfill_sleep_ms;
 
 		if (r == STEP_RETRY) {
-			if (++failures >= retries(op))
+			if (++failures >= backfill_retries(op))
 				return abort_with(op,
 				                  "backfill gave up after %" PRIu32
 				                  " lock timeouts or deadlocks (%s)",

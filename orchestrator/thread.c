@@ -40,13 +40,6 @@
 #define RECOVERY_LOCK_WAIT_MS 10000 /* how long a dead owner's session may take to go away */
 #define RECONNECT_MAX_MS 5000       /* longest wait between reconnection attempts */
 
-/*
- * The daemon hands the planner's mailboxes to us directly: actions arrive as bare struct
- * planner_action and results are read as struct planner_result, so the layouts must agree.
- */
-_Static_assert(sizeof(struct orch_msg) == sizeof(struct planner_action), "inbox layout");
-_Static_assert(sizeof(struct orch_result) == sizeof(struct planner_result), "result layout");
-
 /* A cut-over operation whose old partition is dropped once the grace period is over. */
 struct cleanup_due {
 	int64_t op_id;   /* journal op id; its advisory lock is held until it is cleaned */
@@ -61,8 +54,8 @@ struct orch {
 	struct fs_snap_slot journal_slot; /* struct orch_journal snapshots; owned */
 	struct orch_pause_ops pause;      /* copy of the caller's pause callbacks */
 	bool has_pause;                   /* pause callbacks were given */
-	struct fs_mailbox *results;       /* struct orch_result out; borrowed, may be NULL */
-	struct fs_mailbox inbox;          /* struct orch_msg in */
+	struct fs_mailbox *results;       /* struct planner_result out; borrowed, may be NULL */
+	struct fs_mailbox inbox;          /* struct planner_action in */
 	int stop_fd;                      /* eventfd written by orch_stop to end waits at once */
 	atomic_bool stop;                 /* set by orch_stop */
 	pthread_t thread;                 /* the orchestrator thread */
@@ -142,7 +135,7 @@ static bool refresh_catalog(struct orch *o)
 	return true;
 }
 
-static void send_result(struct orch *o, const struct orch_result *r)
+static void send_result(struct orch *o, const struct planner_result *r)
 {
 	fs_log(r->ok ? FS_LOG_INFO : FS_LOG_WARN, "orchestrator: action %" PRIu32 ": %s",
 	       r->action_id, r->message);
@@ -185,7 +178,7 @@ static uint16_t table_id_of(const struct orch *o, const char *schema, const char
  * r->ok. The lock stays held while the old partition awaits cleanup.
  */
 static void after_run(struct orch *o, int64_t op_id, enum orch_split_status st,
-                      struct orch_result *r)
+                      struct planner_result *r)
 {
 	r->ok = st == ORCH_SPLIT_CUT_OVER || st == ORCH_SPLIT_CLEANED;
 	if (st == ORCH_SPLIT_CUT_OVER)
@@ -195,7 +188,7 @@ static void after_run(struct orch *o, int64_t op_id, enum orch_split_status st,
 }
 
 /* Fills the result for an action or a recovered operation (action NULL). */
-static void result_for(struct orch_result *r, const struct planner_action *a, uint16_t table_id)
+static void result_for(struct planner_result *r, const struct planner_action *a, uint16_t table_id)
 {
 	memset(r, 0, sizeof(*r));
 	r->action_id = a ? a->id : 0;
@@ -211,7 +204,7 @@ static void result_for(struct orch_result *r, const struct planner_action *a, ui
 static void recover_one(struct orch *o, int64_t op_id, uint64_t deadline_us)
 {
 	struct orch_journal_entry e;
-	struct orch_result r;
+	struct planner_result r;
 	enum orch_split_status st;
 	bool got = false;
 	char err[256];
@@ -331,7 +324,7 @@ static bool reconnect(struct orch *o)
  * the connection dropped mid-operation, and recovery after the reconnect finishes the operation
  * and reports it.
  */
-static bool do_split(struct orch *o, const struct planner_action *a, struct orch_result *r)
+static bool do_split(struct orch *o, const struct planner_action *a, struct planner_result *r)
 {
 	const struct fs_table *t;
 	enum orch_split_status st;
@@ -366,7 +359,7 @@ static bool do_split(struct orch *o, const struct planner_action *a, struct orch
 
 static void handle_action(struct orch *o, const struct planner_action *a)
 {
-	struct orch_result r;
+	struct planner_result r;
 
 	result_for(&r, a, a->table_id);
 	if (a->kind != PLANNER_SPLIT)
@@ -425,7 +418,7 @@ static int wait_ms(const struct orch *o)
 static void *orch_main(void *arg)
 {
 	struct orch *o = arg;
-	struct orch_msg m;
+	struct planner_action m;
 
 	recover_all(o, RECOVERY_LOCK_WAIT_MS);
 	o->recovered = true;
@@ -449,7 +442,7 @@ static void *orch_main(void *arg)
 			break;
 		fs_mailbox_ack_wakeup(&o->inbox);
 		while (!orch_db_is_lost(o->conn) && fs_mailbox_recv(&o->inbox, &m))
-			handle_action(o, &m.action);
+			handle_action(o, &m);
 		run_cleanups(o);
 		if (fs_mono_us() >= o->next_refresh_us) {
 			refresh_catalog(o);
@@ -503,7 +496,7 @@ struct orch *orch_start(const struct orch_config *cfg, struct fs_snap_slot *cat_
 	}
 	atomic_init(&o->stop, false);
 	if (!o->dsn || !o->tables ||
-	    !fs_mailbox_init(&o->inbox, INBOX_CAP, sizeof(struct orch_msg)) ||
+	    !fs_mailbox_init(&o->inbox, INBOX_CAP, sizeof(struct planner_action)) ||
 	    (o->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "out of memory or file descriptors");
 		orch_free(o);

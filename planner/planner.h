@@ -52,7 +52,7 @@ struct planner_action {
 	uint64_t peak_at_ms;             /* wall-clock ms of the forecast peak */
 	double cost_rows;                /* rows to copy (partition's estimated rows) */
 	uint64_t created_ms;             /* wall clock */
-	uint64_t cutover_ms;               /* wall clock of the cutover commit; 0 until done */
+	uint64_t cutover_ms;             /* wall clock of the cutover commit; 0 until done */
 	char reason[320];                /* in words, for the console */
 };
 

@@ -32,7 +32,7 @@ struct planner_thread {
 	struct fs_snap_slot plans_slot; /* SHOW PLANS */
 	struct planner_action actions[MAX_ACTIONS];
 	int n_actions;
-	uint64_t forecast_version;      /* last forecast slot version planned against */
+	uint64_t forecast_version; /* last forecast slot version planned against */
 };
 
 static void plans_destroy(struct fs_snap *s)
@@ -43,7 +43,7 @@ static void plans_destroy(struct fs_snap *s)
 static void publish_plans(struct planner_thread *t)
 {
 	struct planner_plans_snap *s =
-		malloc(sizeof(*s) + (size_t)t->n_actions * sizeof(s->actions[0]));
+	        malloc(sizeof(*s) + (size_t)t->n_actions * sizeof(s->actions[0]));
 
 	if (!s)
 		return; /* the console keeps the previous list */
@@ -70,7 +70,7 @@ static bool make_room(struct planner_thread *t)
 	for (int i = 0; i < t->n_actions; i++) {
 		if (t->actions[i].state != PLANNER_APPLYING) {
 			memmove(&t->actions[i], &t->actions[i + 1],
-				(size_t)(t->n_actions - i - 1) * sizeof(t->actions[0]));
+			        (size_t)(t->n_actions - i - 1) * sizeof(t->actions[0]));
 			t->n_actions--;
 			return true;
 		}
@@ -84,7 +84,7 @@ static void hand_over(struct planner_thread *t, struct planner_action *a)
 	if (!fs_mailbox_send(t->a.orch_inbox, a)) {
 		a->state = PLANNER_FAILED;
 		snprintf(a->reason + strlen(a->reason), sizeof(a->reason) - strlen(a->reason),
-			 " [not applied: the orchestrator's queue is full]");
+		         " [not applied: the orchestrator's queue is full]");
 		return;
 	}
 	planner_note_started(t->planner, a->table_id, fs_wall_us() / 1000);
@@ -145,7 +145,7 @@ static void take_results(struct planner_thread *t)
 		a->state = r.ok ? PLANNER_DONE : PLANNER_FAILED;
 		a->cutover_ms = r.ok ? r.cutover_ms : 0;
 		snprintf(a->reason + strlen(a->reason), sizeof(a->reason) - strlen(a->reason),
-			 " [%s]", r.message);
+		         " [%s]", r.message);
 		changed = true;
 	}
 	if (changed)
@@ -176,8 +176,8 @@ static void *planner_main(void *arg)
 
 	while (!atomic_load(&t->stop)) {
 		struct pollfd fds[2] = {
-			{.fd = fs_mailbox_fd(&t->applies), .events = POLLIN},
-			{.fd = fs_mailbox_fd(t->a.orch_results), .events = POLLIN},
+		        {.fd = fs_mailbox_fd(&t->applies), .events = POLLIN},
+		        {.fd = fs_mailbox_fd(t->a.orch_results), .events = POLLIN},
 		};
 		int timeout = (int)(t->a.period_ms / 4 > 0 ? t->a.period_ms / 4 : 1);
 
@@ -193,7 +193,7 @@ static void *planner_main(void *arg)
 }
 
 struct planner_thread *planner_thread_start(const struct planner_thread_args *args, char *err,
-					    size_t errlen)
+                                            size_t errlen)
 {
 	struct planner_thread *t = calloc(1, sizeof(*t));
 

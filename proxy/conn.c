@@ -48,7 +48,7 @@ static void init_inspect_tables(void)
 }
 
 #define conn_log(level, c, fmt, ...)                                                               \
-	fs_log(level, "C-%p %s %s/%s: " fmt, (void *)(c), (c)->addr, (c)->user, (c)->database,    \
+	fs_log(level, "C-%p %s %s/%s: " fmt, (void *)(c), (c)->addr, (c)->user, (c)->database,     \
 	       ##__VA_ARGS__)
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
@@ -100,9 +100,11 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 		return;
 	}
 	c->up = (struct proxy_stream){
-		.inspect = up_inspect, .fn = inspect_up, .ctx = c, .oversized = &w->c.oversized};
-	c->down = (struct proxy_stream){
-		.inspect = down_inspect, .fn = inspect_down, .ctx = c, .oversized = &w->c.oversized};
+	        .inspect = up_inspect, .fn = inspect_up, .ctx = c, .oversized = &w->c.oversized};
+	c->down = (struct proxy_stream){.inspect = down_inspect,
+	                                .fn = inspect_down,
+	                                .ctx = c,
+	                                .oversized = &w->c.oversized};
 	bufferevent_setcb(c->cl, client_read_cb, side_write_cb, client_event_cb, c);
 	bufferevent_enable(c->cl, EV_READ | EV_WRITE);
 	c->next = w->conns;
@@ -183,7 +185,7 @@ static void fail_client(struct proxy_conn *c, const char *sqlstate, const char *
 	struct evbuffer *out = bufferevent_get_output(c->cl);
 	unsigned char hdr[5];
 	size_t len = 4 + 1 + strlen("FATAL") + 1 + 1 + strlen("FATAL") + 1 + 1 + strlen(sqlstate) +
-		     1 + 1 + strlen(msg) + 1 + 1;
+	             1 + 1 + strlen(msg) + 1 + 1;
 
 	hdr[0] = 'E';
 	proxy_put_be32(hdr + 1, (uint32_t)len);
@@ -209,7 +211,7 @@ static void apply_backpressure(struct bufferevent *from, struct bufferevent *to)
 static void pump_up(struct proxy_conn *c)
 {
 	switch (proxy_stream_pump(&c->up, bufferevent_get_input(c->cl),
-				  bufferevent_get_output(c->sv))) {
+	                          bufferevent_get_output(c->sv))) {
 	case PROXY_STREAM_OK:
 		apply_backpressure(c->cl, c->sv);
 		break;
@@ -247,7 +249,7 @@ static void connect_server(struct proxy_conn *c, const unsigned char *startup, s
 	c->state = PROXY_CONN_CONNECTING;
 	bufferevent_disable(c->cl, EV_READ);
 	if (bufferevent_socket_connect(c->sv, (struct sockaddr *)&p->server_addr,
-				       (int)p->server_addrlen) < 0) {
+	                               (int)p->server_addrlen) < 0) {
 		counter_add(&c->w->c.server_errors, 1);
 		fail_client(c, "08006", "foreshard: cannot connect to the PostgreSQL server");
 	}
@@ -271,7 +273,7 @@ static void forward_cancel(struct proxy_conn *c, const unsigned char *pkt, size_
 		/* the server closes the connection after reading the request; so do we */
 		bufferevent_setcb(bev, NULL, NULL, cancel_event_cb, NULL);
 		if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->server_addr,
-					       (int)p->server_addrlen) < 0)
+		                               (int)p->server_addrlen) < 0)
 			bufferevent_free(bev);
 		else
 			bufferevent_enable(bev, EV_READ);
@@ -360,7 +362,7 @@ static void server_read_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	switch (proxy_stream_pump(&c->down, bufferevent_get_input(c->sv),
-				  bufferevent_get_output(c->cl))) {
+	                          bufferevent_get_output(c->cl))) {
 	case PROXY_STREAM_OK:
 		apply_backpressure(c->sv, c->cl);
 		break;
@@ -411,14 +413,15 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->state == PROXY_CONN_CONNECTING) {
 			counter_add(&c->w->c.server_errors, 1);
 			fail_client(c, "08006",
-				    "foreshard: cannot connect to the PostgreSQL server; check "
-				    "server_host and server_port");
+			            "foreshard: cannot connect to the PostgreSQL server; check "
+			            "server_host and server_port");
 			return;
 		}
 		if (what & BEV_EVENT_ERROR)
 			counter_add(&c->w->c.server_errors, 1);
 		/* pass on whatever the server said last (e.g. a FATAL), then close */
-		conn_log(FS_LOG_DEBUG, c, "%s", what & BEV_EVENT_EOF ? "server closed" : "server error");
+		conn_log(FS_LOG_DEBUG, c, "%s",
+		         what & BEV_EVENT_EOF ? "server closed" : "server error");
 		server_read_cb(c->sv, c);
 		close_after_flush(c);
 	}
@@ -509,17 +512,17 @@ static void flight_complete(struct proxy_conn *c, const struct proxy_flight *f)
 	for (int i = 0; i < f->stmt.n_access; i++) {
 		const struct parser_access *a = &f->stmt.access[i];
 		struct fs_profile_event ev = {
-			.ts_us = f->start_wall_us,
-			.key_lo = a->key_lo,
-			.key_hi = a->key_hi,
-			.template_id = f->stmt.template_id,
-			.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat,
-			.rows = f->rows,
-			.worker_id = w->id,
-			.table_id = a->table_id,
-			.op = a->op,
-			.pred = a->pred,
-			.error = f->error,
+		        .ts_us = f->start_wall_us,
+		        .key_lo = a->key_lo,
+		        .key_hi = a->key_hi,
+		        .template_id = f->stmt.template_id,
+		        .latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat,
+		        .rows = f->rows,
+		        .worker_id = w->id,
+		        .table_id = a->table_id,
+		        .op = a->op,
+		        .pred = a->pred,
+		        .error = f->error,
 		};
 
 		if (fs_ring_push(&w->ring, &ev))

@@ -10,7 +10,7 @@
 #include <string.h>
 
 enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuffer *in,
-					   struct evbuffer *out)
+                                           struct evbuffer *out)
 {
 	for (;;) {
 		size_t avail = evbuffer_get_length(in);

@@ -16,8 +16,8 @@
 
 struct evbuffer;
 
-#define PROXY_FRAME_MAX_LEN 0x40000000u  /* 1 GiB, PostgreSQL's own limit (MaxAllocSize) */
-#define PROXY_INSPECT_MAX (1u << 20)       /* larger inspected messages are streamed unread */
+#define PROXY_FRAME_MAX_LEN 0x40000000u /* 1 GiB, PostgreSQL's own limit (MaxAllocSize) */
+#define PROXY_INSPECT_MAX (1u << 20)    /* larger inspected messages are streamed unread */
 
 /* What the inspector decides about one whole message at the head of the input. */
 enum proxy_frame_verdict {
@@ -31,14 +31,14 @@ enum proxy_frame_verdict {
  * included) contiguous in msg, len bytes. May not touch the buffers.
  */
 typedef enum proxy_frame_verdict (*proxy_frame_inspect_fn)(void *ctx, const unsigned char *msg,
-							   uint32_t len);
+                                                           uint32_t len);
 
 /* Per-direction splitter state. */
 struct proxy_stream {
-	uint64_t remaining;        /* bytes of a streamed (uninspected) message still to move */
-	const bool *inspect;       /* [256]: message types to show the inspector whole */
-	proxy_frame_inspect_fn fn; /* the inspector */
-	void *ctx;                 /* its argument */
+	uint64_t remaining;          /* bytes of a streamed (uninspected) message still to move */
+	const bool *inspect;         /* [256]: message types to show the inspector whole */
+	proxy_frame_inspect_fn fn;   /* the inspector */
+	void *ctx;                   /* its argument */
 	_Atomic uint64_t *oversized; /* counts inspected messages streamed unread (too big) */
 };
 
@@ -53,7 +53,7 @@ enum proxy_stream_status {
  * Returns when the input is exhausted (OK), a message is held (HELD), or on a violation (BAD).
  */
 enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuffer *in,
-					   struct evbuffer *out);
+                                           struct evbuffer *out);
 
 /* Big-endian readers over a bounded body. */
 struct proxy_reader {

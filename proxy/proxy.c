@@ -28,7 +28,7 @@ static bool resolve_server(struct proxy *p, char *err, size_t errlen)
 	if (host[0] == '/') {
 		struct sockaddr_un *un = (struct sockaddr_un *)&p->server_addr;
 		int n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%u", host,
-				 p->cfg.server_port);
+		                 p->cfg.server_port);
 
 		if (n < 0 || (size_t)n >= sizeof(un->sun_path)) {
 			snprintf(err, errlen, "server_host '%s': socket path too long", host);
@@ -53,7 +53,8 @@ static bool resolve_server(struct proxy *p, char *err, size_t errlen)
 /* One listening socket per worker on the same address; the kernel balances accepts. */
 static int listen_socket(const struct proxy_config *cfg, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
 	struct addrinfo *res;
 	char port[8];
 	int fd, one = 1, rc;
@@ -62,7 +63,7 @@ static int listen_socket(const struct proxy_config *cfg, char *err, size_t errle
 	rc = getaddrinfo(cfg->listen_addr, port, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, errlen, "listen_addr '%s': %s (give a numeric IPv4 or IPv6 address)",
-			 cfg->listen_addr, gai_strerror(rc));
+		         cfg->listen_addr, gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -70,7 +71,7 @@ static int listen_socket(const struct proxy_config *cfg, char *err, size_t errle
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
 		snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->listen_addr,
-			 cfg->listen_port, strerror(errno));
+		         cfg->listen_port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -80,7 +81,7 @@ static int listen_socket(const struct proxy_config *cfg, char *err, size_t errle
 }
 
 struct proxy *proxy_create(const struct proxy_config *cfg, struct fs_snap_slot *catalog_slot,
-			   char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
 
@@ -148,9 +149,9 @@ static bool send_all(struct proxy *p, const struct proxy_cmd *cmd)
 bool proxy_pause_async(struct proxy *p, uint16_t table_id)
 {
 	struct proxy_cmd cmd = {
-		.kind = PROXY_CMD_PAUSE,
-		.table_id = table_id,
-		.seq = atomic_fetch_add(&p->pause_seq, 1) + 1,
+	        .kind = PROXY_CMD_PAUSE,
+	        .table_id = table_id,
+	        .seq = atomic_fetch_add(&p->pause_seq, 1) + 1,
 	};
 
 	return send_all(p, &cmd);
@@ -172,7 +173,7 @@ bool proxy_pause(struct proxy *p, uint16_t table_id, uint32_t timeout_ms)
 
 		for (int i = 0; i < p->n_workers && drained; i++) {
 			drained = atomic_load_explicit(&p->workers[i].acked_seq,
-						       memory_order_acquire) >= seq;
+			                               memory_order_acquire) >= seq;
 		}
 		if (drained)
 			return true;

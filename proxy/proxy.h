@@ -18,49 +18,49 @@
 #define PROXY_PAUSE_ALL 0xfffeu
 
 struct proxy_config {
-	const char *listen_addr;     /* numeric IPv4/IPv6 address */
+	const char *listen_addr; /* numeric IPv4/IPv6 address */
 	uint16_t listen_port;
-	const char *server_host;     /* numeric address, host name, or Unix socket directory */
+	const char *server_host; /* numeric address, host name, or Unix socket directory */
 	uint16_t server_port;
-	uint32_t workers;            /* >= 1 */
-	uint32_t ring_size;          /* profile events per worker ring */
-	uint32_t parser_cache;       /* template cache entries per worker */
-	uint32_t pause_limit_ms;     /* a worker resumes a pause by itself after this long */
+	uint32_t workers;        /* >= 1 */
+	uint32_t ring_size;      /* profile events per worker ring */
+	uint32_t parser_cache;   /* template cache entries per worker */
+	uint32_t pause_limit_ms; /* a worker resumes a pause by itself after this long */
 };
 
 /* Totals over all workers, for SHOW STATS. */
 struct proxy_stats {
-	uint64_t clients_active;   /* client connections open now */
-	uint64_t clients_total;    /* accepted since start */
-	uint64_t queries;          /* simple queries and extended executions relayed */
-	uint64_t parse_errors;     /* statements libpg_query rejected (relayed anyway) */
-	uint64_t unkeyed;          /* managed-table statements without a key predicate */
-	uint64_t cache_hits;       /* statements served from the template cache */
-	uint64_t events_sent;      /* profile events pushed to the rings */
-	uint64_t events_dropped;   /* profile events dropped because a ring was full */
-	uint64_t oversized;        /* messages too large to inspect, relayed unread */
-	uint64_t held_now;         /* connections holding a statement for a pause */
-	uint64_t held_total;       /* statements ever held */
-	uint64_t max_hold_us;      /* longest hold */
-	uint64_t server_errors;    /* server connections that failed or closed unexpectedly */
+	uint64_t clients_active; /* client connections open now */
+	uint64_t clients_total;  /* accepted since start */
+	uint64_t queries;        /* simple queries and extended executions relayed */
+	uint64_t parse_errors;   /* statements libpg_query rejected (relayed anyway) */
+	uint64_t unkeyed;        /* managed-table statements without a key predicate */
+	uint64_t cache_hits;     /* statements served from the template cache */
+	uint64_t events_sent;    /* profile events pushed to the rings */
+	uint64_t events_dropped; /* profile events dropped because a ring was full */
+	uint64_t oversized;      /* messages too large to inspect, relayed unread */
+	uint64_t held_now;       /* connections holding a statement for a pause */
+	uint64_t held_total;     /* statements ever held */
+	uint64_t max_hold_us;    /* longest hold */
+	uint64_t server_errors;  /* server connections that failed or closed unexpectedly */
 };
 
 /* One client for SHOW CLIENTS. */
 struct proxy_client_info {
-	uint16_t worker;          /* worker id */
-	char addr[64];            /* client address:port */
-	char user[64];            /* from the startup packet */
+	uint16_t worker; /* worker id */
+	char addr[64];   /* client address:port */
+	char user[64];   /* from the startup packet */
 	char database[64];
-	char state[16];           /* startup, idle, active, held, closing */
-	char txn;                 /* last ReadyForQuery status: I, T or E */
-	uint64_t queries;         /* statements relayed for this client */
-	uint64_t connect_ms;      /* wall clock at accept */
+	char state[16];      /* startup, idle, active, held, closing */
+	char txn;            /* last ReadyForQuery status: I, T or E */
+	uint64_t queries;    /* statements relayed for this client */
+	uint64_t connect_ms; /* wall clock at accept */
 };
 
 /* SHOW CLIENTS snapshot published by each worker about once a second. */
 struct proxy_clients_snap {
-	struct fs_snap snap;      /* must be first */
-	int n;                    /* entries used */
+	struct fs_snap snap;                /* must be first */
+	int n;                              /* entries used */
 	struct proxy_client_info clients[]; /* n entries */
 };
 
@@ -72,7 +72,7 @@ struct proxy;
  * life. Returns NULL with a message in err.
  */
 struct proxy *proxy_create(const struct proxy_config *cfg, struct fs_snap_slot *catalog_slot,
-			   char *err, size_t errlen);
+                           char *err, size_t errlen);
 
 /* Starts the worker threads. Returns false with err on failure. */
 __attribute__((warn_unused_result)) bool proxy_start(struct proxy *p, char *err, size_t errlen);

@@ -106,13 +106,15 @@ static void handle_cmd(struct proxy_worker *w, const struct proxy_cmd *cmd)
 	case PROXY_CMD_PAUSE:
 		if (!proxy_worker_is_paused(w, cmd->table_id)) {
 			if (w->n_paused == PROXY_MAX_PAUSED) {
-				fs_log(FS_LOG_WARN, "worker %u: too many tables paused at once; "
-				       "PAUSE of table %u ignored", w->id, cmd->table_id);
+				fs_log(FS_LOG_WARN,
+				       "worker %u: too many tables paused at once; "
+				       "PAUSE of table %u ignored",
+				       w->id, cmd->table_id);
 				return; /* never acknowledged: the requester times out and resumes */
 			}
 			w->paused[w->n_paused++] = (struct proxy_pause){
-				.table_id = cmd->table_id,
-				.since_us = fs_mono_us(),
+			        .table_id = cmd->table_id,
+			        .since_us = fs_mono_us(),
 			};
 		}
 		w->want_seq = cmd->seq;
@@ -165,10 +167,10 @@ static void publish_clients(struct proxy_worker *w)
 		memcpy(ci->user, c->user, sizeof(ci->user));
 		memcpy(ci->database, c->database, sizeof(ci->database));
 		snprintf(ci->state, sizeof(ci->state), "%s",
-			 c->held                          ? "held"
-			 : c->state != PROXY_CONN_RELAY   ? "startup"
-			 : c->pending_sync || c->txn != 'I' ? "active"
-							    : "idle");
+		         c->held                            ? "held"
+		         : c->state != PROXY_CONN_RELAY     ? "startup"
+		         : c->pending_sync || c->txn != 'I' ? "active"
+		                                            : "idle");
 		ci->txn = c->txn;
 		ci->queries = c->queries;
 		ci->connect_ms = c->connect_ms;
@@ -210,7 +212,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-		      void *arg)
+                      void *arg)
 {
 	(void)l;
 	proxy_conn_accept(arg, fd, sa, len);
@@ -228,7 +230,7 @@ static void *worker_main(void *arg)
 }
 
 bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int listen_fd,
-		       char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
 	struct timeval one_s = {1, 0};
 
@@ -246,9 +248,9 @@ bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int
 		close(listen_fd);
 		return false;
 	}
-	w->listener = evconnlistener_new(w->base, accept_cb, w,
-					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-					 listen_fd);
+	w->listener =
+	        evconnlistener_new(w->base, accept_cb, w,
+	                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, listen_fd);
 	if (!w->listener)
 		close(listen_fd);
 	w->mbox_ev = event_new(w->base, fs_mailbox_fd(&w->mbox), EV_READ | EV_PERSIST, mbox_cb, w);

@@ -20,9 +20,9 @@
 #include "proxy/frame.h"
 #include "proxy/proxy.h"
 
-#define PROXY_MAX_PAUSED 8     /* tables paused at once per worker */
-#define PROXY_TXN_TABLES 8     /* managed tables tracked per open transaction */
-#define PROXY_INFLIGHT 32      /* statements awaiting completion per connection */
+#define PROXY_MAX_PAUSED 8            /* tables paused at once per worker */
+#define PROXY_TXN_TABLES 8            /* managed tables tracked per open transaction */
+#define PROXY_INFLIGHT 32             /* statements awaiting completion per connection */
 #define PROXY_BACKLOG_HIGH (1u << 20) /* stop reading a side when the other's output exceeds */
 
 /* Commands a worker receives in its mailbox. */
@@ -40,14 +40,14 @@ struct proxy_cmd {
 
 /* A table this worker is holding statements for. */
 struct proxy_pause {
-	uint16_t table_id;   /* catalog id or PROXY_PAUSE_ALL */
-	uint64_t since_us;   /* monotonic; the worker resumes by itself after pause_limit_ms */
+	uint16_t table_id; /* catalog id or PROXY_PAUSE_ALL */
+	uint64_t since_us; /* monotonic; the worker resumes by itself after pause_limit_ms */
 };
 
 /* Counters a worker updates and the console sums; relaxed atomics, written only by the owner. */
 struct proxy_counters {
 	_Atomic uint64_t clients_active, clients_total, queries, events_sent, events_dropped,
-		oversized, held_now, held_total, max_hold_us, server_errors;
+	        oversized, held_now, held_total, max_hold_us, server_errors;
 	/* copied from the worker's parser once a second (the parser is not shared) */
 	_Atomic uint64_t parse_errors, unkeyed, cache_hits;
 };
@@ -67,16 +67,16 @@ enum proxy_flight_kind {
 
 struct proxy_flight {
 	enum proxy_flight_kind kind;
-	uint64_t start_us;         /* monotonic, at the first message */
-	uint64_t start_wall_us;    /* wall clock, for the profile event */
-	uint32_t rows;             /* rows so far, from CommandComplete */
-	bool error;                /* ended in ErrorResponse */
-	struct parser_stmt stmt;   /* what the parser found (QUERY, EXECUTE) */
+	uint64_t start_us;       /* monotonic, at the first message */
+	uint64_t start_wall_us;  /* wall clock, for the profile event */
+	uint32_t rows;           /* rows so far, from CommandComplete */
+	bool error;              /* ended in ErrorResponse */
+	struct parser_stmt stmt; /* what the parser found (QUERY, EXECUTE) */
 };
 
 /* A named prepared statement (the unnamed one lives in the connection itself). */
 struct proxy_prepared {
-	char *name;                /* owned */
+	char *name; /* owned */
 	struct parser_prepared p;
 };
 
@@ -84,34 +84,34 @@ struct proxy_worker;
 
 struct proxy_conn {
 	struct proxy_worker *w;
-	struct proxy_conn *prev, *next;  /* the worker's list of connections */
-	struct proxy_conn *held_next;    /* the worker's FIFO of held connections */
+	struct proxy_conn *prev, *next; /* the worker's list of connections */
+	struct proxy_conn *held_next;   /* the worker's FIFO of held connections */
 	enum proxy_conn_state state;
-	struct bufferevent *cl;          /* client side */
-	struct bufferevent *sv;          /* server side, once connecting */
-	struct proxy_stream up;          /* client -> server splitter */
-	struct proxy_stream down;        /* server -> client splitter */
-	char addr[64];                   /* client address:port for logs and SHOW CLIENTS */
-	char user[64], database[64];     /* from the start-up packet */
-	uint64_t connect_ms;             /* wall clock */
-	uint64_t queries;                /* statements relayed */
-	char txn;                        /* last ReadyForQuery status */
-	int pending_sync;                /* ReadyForQuery messages still to come */
-	int n_txn_tables;                /* managed tables the open transaction touched */
+	struct bufferevent *cl;      /* client side */
+	struct bufferevent *sv;      /* server side, once connecting */
+	struct proxy_stream up;      /* client -> server splitter */
+	struct proxy_stream down;    /* server -> client splitter */
+	char addr[64];               /* client address:port for logs and SHOW CLIENTS */
+	char user[64], database[64]; /* from the start-up packet */
+	uint64_t connect_ms;         /* wall clock */
+	uint64_t queries;            /* statements relayed */
+	char txn;                    /* last ReadyForQuery status */
+	int pending_sync;            /* ReadyForQuery messages still to come */
+	int n_txn_tables;            /* managed tables the open transaction touched */
 	uint16_t txn_tables[PROXY_TXN_TABLES];
-	bool held;                       /* a statement waits in cl's input for a resume */
-	uint64_t held_since_us;          /* monotonic */
-	bool closing;                    /* closes once the client's output is written */
+	bool held;              /* a statement waits in cl's input for a resume */
+	uint64_t held_since_us; /* monotonic */
+	bool closing;           /* closes once the client's output is written */
 	struct proxy_flight flights[PROXY_INFLIGHT]; /* ring of statements awaiting completion */
 	uint32_t flight_head, flight_count;
-	bool flights_lost;               /* overflowed: profiling resumes at the next idle point */
-	struct parser_prepared unnamed;  /* the unnamed prepared statement */
-	struct proxy_prepared *named;    /* named prepared statements, owned */
+	bool flights_lost;              /* overflowed: profiling resumes at the next idle point */
+	struct parser_prepared unnamed; /* the unnamed prepared statement */
+	struct proxy_prepared *named;   /* named prepared statements, owned */
 	int n_named, cap_named;
-	struct parser_stmt portal;       /* the unnamed portal's statement; named portals are
+	struct parser_stmt portal; /* the unnamed portal's statement; named portals are
 					    not profiled (they live only inside transactions) */
-	bool in_batch;                   /* extended messages seen since the last Sync */
-	uint64_t batch_start_us;         /* monotonic, first message of the current batch */
+	bool in_batch;             /* extended messages seen since the last Sync */
+	uint64_t batch_start_us;   /* monotonic, first message of the current batch */
 	uint64_t batch_start_wall_us;
 };
 
@@ -119,22 +119,22 @@ struct proxy_worker {
 	struct proxy *proxy;
 	uint16_t id;
 	pthread_t thread;
-	bool started;                     /* thread is running and must be joined */
+	bool started; /* thread is running and must be joined */
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct fs_mailbox mbox;           /* struct proxy_cmd from other threads */
-	struct event *mbox_ev;            /* fires when the mailbox's eventfd is readable */
-	struct event *tick_ev;            /* once a second: clients snapshot, pause limit */
-	struct fs_ring ring;              /* profile events to the forecast thread */
+	struct fs_mailbox mbox; /* struct proxy_cmd from other threads */
+	struct event *mbox_ev;  /* fires when the mailbox's eventfd is readable */
+	struct event *tick_ev;  /* once a second: clients snapshot, pause limit */
+	struct fs_ring ring;    /* profile events to the forecast thread */
 	struct parser *parser;
-	struct fs_catalog *cat;           /* acquired catalog, or NULL */
-	uint64_t cat_version;             /* slot version cat came from */
-	struct proxy_conn *conns;         /* all connections */
+	struct fs_catalog *cat;                   /* acquired catalog, or NULL */
+	uint64_t cat_version;                     /* slot version cat came from */
+	struct proxy_conn *conns;                 /* all connections */
 	struct proxy_conn *held_head, *held_tail; /* connections holding a statement, FIFO */
 	struct proxy_pause paused[PROXY_MAX_PAUSED];
 	int n_paused;
-	uint64_t want_seq;                /* latest PAUSE seq received */
-	_Atomic uint64_t acked_seq;       /* latest PAUSE seq whose tables drained here */
+	uint64_t want_seq;          /* latest PAUSE seq received */
+	_Atomic uint64_t acked_seq; /* latest PAUSE seq whose tables drained here */
 	struct proxy_counters c;
 	struct fs_snap_slot clients_slot; /* SHOW CLIENTS, republished every tick */
 };
@@ -146,7 +146,7 @@ struct proxy {
 	socklen_t server_addrlen;
 	int n_workers;
 	struct proxy_worker *workers;
-	struct fs_ring **rings;            /* &workers[i].ring, for proxy_rings */
+	struct fs_ring **rings; /* &workers[i].ring, for proxy_rings */
 	_Atomic uint64_t pause_seq;
 };
 
@@ -161,7 +161,7 @@ bool proxy_conn_busy_with(const struct proxy_conn *c, uint16_t table_id);
 /* worker.c */
 /* Sets up w around an already bound listening socket (taken over). False with err. */
 bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int listen_fd,
-		       char *err, size_t errlen);
+                       char *err, size_t errlen);
 bool proxy_worker_start(struct proxy_worker *w);
 /* Frees what init made; the thread must have been joined. */
 void proxy_worker_cleanup(struct proxy_worker *w);

@@ -121,3 +121,39 @@ console() {
 stat() {
 	console -c 'SHOW STATS' | awk -F'|' -v k="$1" '$1 == k { print $2 }'
 }
+
+# The loadgen binary (tools/foreshard-loadgen).
+LOADGEN=$FS_BUILD/tools/foreshard-loadgen
+
+# Creates public.events (bigint id, primary key) in 2 range partitions over [0, 100000) with
+# 20,000 rows, and its unpartitioned mirror public.events_mirror.
+setup_events() {
+	"$LOADGEN" --dsn "host=$PGHOST_TCP port=$PGPORT_DB dbname=foreshard user=foreshard" \
+		--setup --keys 100000 --rows 20000 --partitions 2 >/dev/null ||
+		fail "loadgen --setup"
+}
+
+# Rows that differ between events and its mirror (must be 0).
+mirror_diff() {
+	db -At -c "SELECT count(*) FROM ((TABLE public.events EXCEPT ALL TABLE public.events_mirror)
+		UNION ALL (TABLE public.events_mirror EXCEPT ALL TABLE public.events)) d"
+}
+
+# Waits up to $2 seconds for a SHOW PLANS row in state $1; prints its id.
+wait_plan() {
+	local id
+	for _ in $(seq 1 $(($2 * 5))); do
+		id=$(console -c 'SHOW PLANS' | awk -F'|' -v s="$1" '$3 == s { print $1; exit }')
+		if [ -n "$id" ]; then
+			echo "$id"
+			return
+		fi
+		sleep 0.2
+	done
+	fail "no plan reached state $1 within $2 s: $(console -c 'SHOW PLANS')"
+}
+
+# Number of partitions of public.events in the database.
+partitions() {
+	db -At -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass"
+}

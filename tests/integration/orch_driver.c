@@ -126,7 +126,7 @@ static int64_t newest_op(struct fs_snap_slot *slot, const char *table, const cha
 }
 
 /* Waits for a result; prints it. Returns false on timeout. */
-static bool wait_result(struct fs_mailbox *mb, uint64_t deadline_us, struct orch_result *out)
+static bool wait_result(struct fs_mailbox *mb, uint64_t deadline_us, struct planner_result *out)
 {
 	while (fs_mono_us() < deadline_us) {
 		struct pollfd p = {.fd = fs_mailbox_fd(mb), .events = POLLIN};
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 		fs_log_threshold = level;
 	deadline = fs_mono_us() + timeout_s * 1000000;
 	fs_snap_slot_init(&cat_slot);
-	if (!fs_mailbox_init(&results, 16, sizeof(struct orch_result))) {
+	if (!fs_mailbox_init(&results, 16, sizeof(struct planner_result))) {
 		fprintf(stderr, "orch_driver: out of memory\n");
 		return 2;
 	}
@@ -254,9 +254,9 @@ int main(int argc, char **argv)
 		fs_snap_release(&cat->snap);
 	} else if (strcmp(argv[i], "split") == 0 && i + 4 == argc) {
 		struct fs_catalog *cat = (struct fs_catalog *)fs_snap_acquire(&cat_slot);
-		struct orch_msg m;
-		struct orch_result r = {0};
-		bool ok = fill_action(cat, argv[i + 1], argv[i + 2], argv[i + 3], &m.action);
+		struct planner_action m;
+		struct planner_result r = {0};
+		bool ok = fill_action(cat, argv[i + 1], argv[i + 2], argv[i + 3], &m);
 
 		fs_snap_release(&cat->snap);
 		if (!ok) {
@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 					rc = 3;
 					break;
 				}
-			} while (r.action_id != m.action.id);
+			} while (r.action_id != m.id);
 			if (rc == 0 && !r.ok)
 				rc = 1;
 		}
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
 			}
 		}
 	} else if (strcmp(argv[i], "recover") == 0 && i + 1 == argc) {
-		struct orch_result r;
+		struct planner_result r;
 
 		for (;;) {
 			bool recovered;

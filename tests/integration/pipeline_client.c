@@ -18,7 +18,7 @@ static void expect(PGconn *c, ExecStatusType want, const char *what)
 
 	if (!r || got != want) {
 		fprintf(stderr, "%s: expected %s, got %s %s\n", what, PQresStatus(want),
-			r ? PQresStatus(got) : "no result", r ? PQresultErrorMessage(r) : "");
+		        r ? PQresStatus(got) : "no result", r ? PQresultErrorMessage(r) : "");
 		failures++;
 	}
 	PQclear(r);
@@ -37,7 +37,7 @@ static void pipeline_with_error(PGconn *c)
 		exit(1);
 	}
 	PQsendQueryParams(c, "INSERT INTO relay_t VALUES ($1::int, 'a')", 1, NULL, one, NULL, NULL,
-			  0);
+	                  0);
 	PQsendQueryParams(c, "SELECT 1 / 0", 0, NULL, NULL, NULL, NULL, 0);
 	PQsendQueryParams(c, "INSERT INTO relay_t VALUES (2, 'b')", 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(c);
@@ -82,7 +82,7 @@ static void table_state(PGconn *c)
 	/* the error aborted the implicit transaction up to the first Sync, first insert included */
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || strcmp(PQgetvalue(r, 0, 0), "3c") != 0) {
 		fprintf(stderr, "table holds '%s', expected '3c'\n",
-			PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?");
+		        PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?");
 		failures++;
 	}
 	PQclear(r);

@@ -27,8 +27,8 @@ Test(ring, keeps_order_and_reports_full)
 
 struct producer {
 	struct fs_ring *ring;
-	uint64_t dropped;   /* pushes the full ring refused */
-	atomic_bool done;   /* set after the last push */
+	uint64_t dropped; /* pushes the full ring refused */
+	atomic_bool done; /* set after the last push */
 };
 
 static void *produce(void *arg)

@@ -10,10 +10,10 @@
 #include "proxy/frame.h"
 
 struct seen {
-	int n;                  /* messages inspected */
-	char types[64];         /* their type bytes */
-	uint32_t lens[64];      /* their total lengths */
-	int hold_at;            /* hold the message with this index once (-1: never) */
+	int n;             /* messages inspected */
+	char types[64];    /* their type bytes */
+	uint32_t lens[64]; /* their total lengths */
+	int hold_at;       /* hold the message with this index once (-1: never) */
 };
 
 static enum proxy_frame_verdict record(void *ctx, const unsigned char *msg, uint32_t len)
