@@ -149,10 +149,32 @@ enum orch_db_status orch_journal_get(PGconn *c, int64_t op_id, struct orch_journ
  */
 #define NAME_PREFIX_MAX 38
 
-/* Copies name into out, cut at NAME_PREFIX_MAX bytes on a UTF-8 character boundary. */
-static void name_prefix(const char *name, char *out)
+/* Length of name without a "_fs<digits>_a" or "_b" suffix that an earlier split gave it. */
+static size_t base_len(const char *name)
 {
 	size_t len = strlen(name);
+	const char *fs = NULL;
+
+	for (const char *p = strstr(name, "_fs"); p; p = strstr(p + 1, "_fs"))
+		fs = p;
+	if (!fs || len < 2 || name[len - 2] != '_' ||
+	    (name[len - 1] != 'a' && name[len - 1] != 'b'))
+		return len;
+	for (const char *d = fs + 3; d < name + len - 2; d++) {
+		if (*d < '0' || *d > '9')
+			return len;
+	}
+	return fs + 3 < name + len - 2 ? (size_t)(fs - name) : len;
+}
+
+/*
+ * Copies name into out, cut at NAME_PREFIX_MAX bytes on a UTF-8 character boundary. A partition
+ * made by an earlier split loses that split's suffix, so that names do not grow with every split
+ * ("events_p2_fs1_b" split again gives "events_p2_fs7_a" and "events_p2_fs7_b").
+ */
+static void name_prefix(const char *name, char *out)
+{
+	size_t len = base_len(name);
 
 	if (len > NAME_PREFIX_MAX) {
 		len = NAME_PREFIX_MAX;

@@ -16,7 +16,7 @@ PIDS+=("$writers")
 
 opts=(--set mode=auto --set window_ms=500 --set season_windows=4 --set horizon_windows=4
 	--set split_threshold_rps=40 --set hysteresis_s=3600 --set tables=public.events
-	--set cleanup_grace_s=1 --set backfill_chunk_rows=2000)
+	--set cleanup_grace_s=1 --set backfill_chunk_rows=20)
 before=$(partitions)
 for step in PLANNED SHADOW CAPTURE BACKFILL_CHUNK VERIFY CUT_OVER; do
 	echo "fault after $step"
@@ -33,6 +33,7 @@ for step in PLANNED SHADOW CAPTURE BACKFILL_CHUNK VERIFY CUT_OVER; do
 	kill -0 "$FS_PID" 2>/dev/null && fail "foreshard did not reach fault point $step"
 	wait "$FS_PID" && rc=0 || rc=$?
 	[ "$rc" = 137 ] || fail "foreshard exited with $rc at $step, expected SIGKILL (137)"
+	kill "$load" 2>/dev/null || true
 	wait "$load" || true
 	echo "restart without the fault: recovery resumes or rolls back"
 	start_foreshard --set mode=observe --set tables=public.events --set cleanup_grace_s=1
