@@ -43,20 +43,7 @@ fi
 
 say() { printf '%s\n' "bench: $*"; }
 
-# A TCP port on 127.0.0.1 that nothing listens on, not in the list given as arguments.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
-		case " $* " in *" $p "*) continue ;; esac
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	echo "bench: no free TCP port found" >&2
-	return 1
-}
+source "$src/tools/shlib.sh"
 
 tmp=$(mktemp -d /tmp/foreshard-bench.XXXXXX)
 chmod 755 "$tmp" # PostgreSQL runs as the postgres user when we are root and must reach pg/

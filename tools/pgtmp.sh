@@ -58,6 +58,9 @@ SET password_encryption = 'scram-sha-256';
 CREATE ROLE scram_user LOGIN PASSWORD 'scrampass';
 CREATE ROLE pw_user LOGIN PASSWORD 'pwpass';
 CREATE ROLE foreshard LOGIN SUPERUSER;
+-- PostgreSQL's default search_path starts with "\$user": for a role named like foreshard's
+-- journal schema, unqualified new tables would land in that schema (see README).
+ALTER ROLE foreshard SET search_path = public;
 CREATE DATABASE foreshard OWNER foreshard;
 GRANT ALL ON DATABASE foreshard TO md5_user, scram_user, pw_user;
 SQL

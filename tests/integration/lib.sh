@@ -15,18 +15,7 @@ fail() {
 	exit 1
 }
 
-# A TCP port nobody listens on.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	fail "no free port"
-}
+source "$FS_SRC/tools/shlib.sh"
 
 cleanup() {
 	local rc=$?
