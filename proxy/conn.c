@@ -356,21 +356,26 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 		pump_up(c);
 }
 
-static void server_read_cb(struct bufferevent *bev, void *arg)
+/* Relays what the server sent. Returns false when that closed (and freed) the connection. */
+static bool pump_down(struct proxy_conn *c)
 {
-	struct proxy_conn *c = arg;
-
-	(void)bev;
 	switch (proxy_stream_pump(&c->down, bufferevent_get_input(c->sv),
 	                          bufferevent_get_output(c->cl))) {
 	case PROXY_STREAM_OK:
 		apply_backpressure(c->sv, c->cl);
-		break;
+		return true;
 	case PROXY_STREAM_HELD: /* the server side never holds */
 	case PROXY_STREAM_BAD:
-		proxy_conn_close(c, "server protocol violation");
 		break;
 	}
+	proxy_conn_close(c, "server protocol violation");
+	return false;
+}
+
+static void server_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pump_down(arg);
 }
 
 /* Output drained below the low watermark: resume reading the opposite side. */
@@ -422,8 +427,8 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* pass on whatever the server said last (e.g. a FATAL), then close */
 		conn_log(FS_LOG_DEBUG, c, "%s",
 		         what & BEV_EVENT_EOF ? "server closed" : "server error");
-		server_read_cb(c->sv, c);
-		close_after_flush(c);
+		if (pump_down(c))
+			close_after_flush(c);
 	}
 }
 
