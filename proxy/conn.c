@@ -507,6 +507,14 @@ static void flight_pop(struct proxy_conn *c)
 	c->flight_count--;
 }
 
+/* Attribute number of the table's partition key, from the worker's catalog (0 if unknown). */
+static uint16_t key_col(const struct proxy_worker *w, uint16_t table_id)
+{
+	const struct fs_table *t = fs_catalog_by_id(w->cat, table_id);
+
+	return t && t->key_attnum > 0 ? (uint16_t)t->key_attnum : 0;
+}
+
 /* Emits one profile event per managed table the statement touched. */
 static void flight_complete(struct proxy_conn *c, const struct proxy_flight *f)
 {
@@ -525,6 +533,7 @@ static void flight_complete(struct proxy_conn *c, const struct proxy_flight *f)
 		        .rows = f->rows,
 		        .worker_id = w->id,
 		        .table_id = a->table_id,
+		        .key_col = key_col(w, a->table_id),
 		        .op = a->op,
 		        .pred = a->pred,
 		        .error = f->error,
