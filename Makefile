@@ -3,8 +3,9 @@
 JOBS ?= 2
 BUILD ?= build
 TYPE ?= Debug
+FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit integration demo asan tsan format format-check clean
+.PHONY: all build deps test unit integration demo asan tsan fuzz format format-check clean
 
 all: build
 
@@ -39,6 +40,10 @@ asan:
 tsan: deps
 	$(MAKE) build BUILD=build-tsan TYPE=TSan
 	cd build-tsan && ctest --output-on-failure -j 1 -L integration
+
+# libFuzzer targets in tests/fuzz, each for FUZZ_SECONDS on a copy of its seed corpus (clang-14).
+fuzz: deps
+	bash tools/fuzz.sh $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -82,6 +82,8 @@ static const struct conf_key conf_keys[] = {
         KEY_OTHER(CONF_T_LOG_LEVEL, log_level),
         KEY_INT(CONF_T_U32, profile_ring_size, 1, 1u << 24),
         KEY_INT(CONF_T_U32, parser_cache_entries, 1, 1u << 20),
+        KEY_INT(CONF_T_U32, max_client_conn, 1, 1000000),
+        KEY_INT(CONF_T_U32, shutdown_timeout_s, 0, 86400),
 
         KEY_STR(manage_dsn, check_dsn),
         KEY_STR(tables, check_tables),
@@ -140,6 +142,8 @@ void conf_defaults(struct fs_conf *c)
 	c->log_level = FS_LOG_INFO;
 	c->profile_ring_size = 65536;
 	c->parser_cache_entries = 4096;
+	c->max_client_conn = 1000;
+	c->shutdown_timeout_s = 30;
 
 	c->manage_dsn[0] = '\0';
 	c->tables[0] = '\0';
@@ -661,4 +665,21 @@ bool conf_validate(const struct fs_conf *c, char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+int conf_changed_keys(const struct fs_conf *a, const struct fs_conf *b, const char **out, int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		const char *fa = (const char *)a + k->off;
+		const char *fb = (const char *)b + k->off;
+		bool differ =
+		        k->type == CONF_T_STR ? strcmp(fa, fb) != 0 : memcmp(fa, fb, k->size) != 0;
+
+		if (differ && n < max)
+			out[n++] = k->name;
+	}
+	return n;
 }

@@ -39,6 +39,8 @@ struct fs_conf {
 	enum fs_log_level log_level;   /* error | warn | info | debug; default info */
 	uint32_t profile_ring_size;    /* events per worker ring; default 65536 */
 	uint32_t parser_cache_entries; /* templates cached per worker; default 4096 */
+	uint32_t max_client_conn;      /* client connections at once; more are refused; 1000 */
+	uint32_t shutdown_timeout_s;   /* SIGTERM waits this long for clients to leave; 30 */
 
 	/* orchestrator */
 	char manage_dsn[512];         /* libpq conninfo for catalog reads and DDL; required */
@@ -91,3 +93,10 @@ __attribute__((warn_unused_result)) bool conf_set(struct fs_conf *c, const char 
  */
 __attribute__((warn_unused_result)) bool conf_validate(const struct fs_conf *c, char *err,
                                                        size_t errlen);
+
+/*
+ * Lists the names of the keys whose values differ between a and b (static strings), at most
+ * max of them, in the order of the key table; returns how many were written. Used by SIGHUP to
+ * say which changes need a restart.
+ */
+int conf_changed_keys(const struct fs_conf *a, const struct fs_conf *b, const char **out, int max);

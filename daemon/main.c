@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "common/mailbox.h"
 #include "common/snap.h"
+#include "common/time.h"
 #include "conf/conf.h"
 #include "daemon/admin.h"
 #include "forecast/thread.h"
@@ -31,18 +33,27 @@ static void usage(FILE *f)
 	           "  -h, --help          this text\n");
 }
 
-/* Loads the file and the overrides in order; exits with the message on any error. */
-static void load_config(int argc, char **argv, struct fs_conf *cf)
-{
-	const char *path = NULL;
-	char err[512];
+/* The command line, kept for SIGHUP, which reads the same file and overrides again. */
+struct args {
+	const char *path; /* -c FILE, or NULL */
+	char **sets;      /* the --set key=value arguments, in order */
+	int n_sets;
+};
 
-	conf_defaults(cf);
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	a->path = NULL;
+	a->sets = calloc((size_t)argc, sizeof(*a->sets));
+	a->n_sets = 0;
+	if (!a->sets) {
+		fprintf(stderr, "foreshard: out of memory\n");
+		exit(1);
+	}
 	for (int i = 1; i < argc; i++) {
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
-			path = argv[++i];
+			a->path = argv[++i];
 		} else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-			i++; /* applied after the file, below */
+			a->sets[a->n_sets++] = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			exit(0);
@@ -52,27 +63,120 @@ static void load_config(int argc, char **argv, struct fs_conf *cf)
 			exit(2);
 		}
 	}
-	if (path && !conf_load_file(cf, path, err, sizeof(err))) {
-		fprintf(stderr, "foreshard: %s\n", err);
-		exit(2);
+}
+
+/* Builds the configuration from defaults, the file and the overrides. False with err. */
+static bool load_config(const struct args *a, struct fs_conf *cf, char *err, size_t errlen)
+{
+	conf_defaults(cf);
+	if (a->path && !conf_load_file(cf, a->path, err, errlen))
+		return false;
+	for (int i = 0; i < a->n_sets; i++) {
+		if (!conf_set(cf, a->sets[i], err, errlen))
+			return false;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--set") && !conf_set(cf, argv[++i], err, sizeof(err))) {
-			fprintf(stderr, "foreshard: %s\n", err);
-			exit(2);
+	return conf_validate(cf, err, errlen);
+}
+
+/* What the signal handlers act on; lives in main's frame. */
+struct daemon {
+	struct event_base *base;
+	struct proxy *proxy;
+	struct args args;
+	struct fs_conf cf;          /* the configuration in force */
+	_Atomic int *mode;          /* the planner's mode, changed by reload and SET MODE */
+	struct event *drain_ev;     /* SIGTERM: checks every 100 ms whether clients are gone */
+	uint64_t drain_deadline_us; /* monotonic; 0 when not draining */
+};
+
+/*
+ * SIGHUP: reads the configuration again. An invalid file changes nothing. Of a valid one,
+ * log_level and mode take effect at once; other changed keys are named in the log as needing a
+ * restart, and keep their running values.
+ */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct fs_conf next;
+	const char *changed[64];
+	char err[512];
+	int n;
+
+	(void)sig;
+	(void)what;
+	if (!load_config(&d->args, &next, err, sizeof(err))) {
+		fs_log(FS_LOG_ERROR,
+		       "SIGHUP: configuration not reloaded, keeping the running one: %s", err);
+		return;
+	}
+	n = conf_changed_keys(&d->cf, &next, changed, 64);
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(changed[i], "log_level")) {
+			d->cf.log_level = next.log_level;
+			atomic_store(&fs_log_threshold, (int)next.log_level);
+		} else if (!strcmp(changed[i], "mode")) {
+			d->cf.mode = next.mode;
+			atomic_store(d->mode, (int)next.mode);
+		} else {
+			fs_log(FS_LOG_WARN, "SIGHUP: %s changed; restart foreshard to apply it",
+			       changed[i]);
+			continue;
 		}
+		fs_log(FS_LOG_INFO, "SIGHUP: %s changed", changed[i]);
 	}
-	if (!conf_validate(cf, err, sizeof(err))) {
-		fprintf(stderr, "foreshard: %s\n", err);
-		exit(2);
+	fs_log(FS_LOG_INFO, "SIGHUP: configuration reloaded (%d key(s) differ)", n);
+}
+
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct proxy_stats s;
+
+	(void)fd;
+	(void)what;
+	proxy_get_stats(d->proxy, &s);
+	if (s.clients_active == 0) {
+		fs_log(FS_LOG_INFO, "all clients gone: stopping");
+		event_base_loopexit(d->base, NULL);
+	} else if (fs_mono_us() >= d->drain_deadline_us) {
+		fs_log(FS_LOG_WARN,
+		       "shutdown_timeout_s passed with %llu client(s) still connected: "
+		       "closing them",
+		       (unsigned long long)s.clients_active);
+		event_base_loopexit(d->base, NULL);
 	}
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* SIGTERM: stop accepting, let sessions finish up to shutdown_timeout_s; a second one: now. */
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
+	struct daemon *d = arg;
+	struct timeval tick = {0, 100000};
+
+	(void)sig;
 	(void)what;
-	fs_log(FS_LOG_INFO, "signal %d: shutting down", (int)sig);
-	event_base_loopexit(arg, NULL);
+	if (d->drain_deadline_us) {
+		fs_log(FS_LOG_INFO, "second SIGTERM: stopping now");
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	fs_log(FS_LOG_INFO, "SIGTERM: no new clients; waiting up to %u s for sessions to end",
+	       d->cf.shutdown_timeout_s);
+	proxy_stop_accepting(d->proxy);
+	d->drain_deadline_us = fs_mono_us() + (uint64_t)d->cf.shutdown_timeout_s * 1000000;
+	event_add(d->drain_ev, &tick);
+	drain_tick(-1, 0, d);
+}
+
+/* SIGINT: stop at once, closing every connection. */
+static void on_sigint(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)sig;
+	(void)what;
+	fs_log(FS_LOG_INFO, "SIGINT: stopping now");
+	event_base_loopexit(d->base, NULL);
 }
 
 /* The orchestrator's view of the proxy's pause (orch_pause_ops). */
@@ -86,6 +190,27 @@ static void resume_table(void *proxy, uint16_t table_id)
 	proxy_resume(proxy, table_id);
 }
 
+/*
+ * Raises the open-file limit to its hard maximum: every client costs two descriptors (its own and
+ * its server connection's), and the default soft limit of 1024 would cap foreshard at ~500.
+ */
+static void raise_fd_limit(uint32_t max_client_conn)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 2 * (rlim_t)max_client_conn + 64)
+		fs_log(FS_LOG_WARN,
+		       "open-file limit %llu is too low for max_client_conn = %u (needs about %u); "
+		       "raise it (ulimit -n, or LimitNOFILE= in the systemd unit)",
+		       (unsigned long long)rl.rlim_cur, max_client_conn, 2 * max_client_conn + 64);
+}
+
 static void die(const char *what, const char *err)
 {
 	fs_log(FS_LOG_ERROR, "%s: %s", what, err);
@@ -94,17 +219,22 @@ static void die(const char *what, const char *err)
 
 int main(int argc, char **argv)
 {
-	struct fs_conf cf;
+	struct daemon d = {0};
 	struct fs_snap_slot catalog_slot, forecast_slot;
 	struct fs_mailbox results;
 	char err[512];
 	_Atomic int mode;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	load_config(argc, argv, &cf);
-	atomic_store(&fs_log_threshold, (int)cf.log_level);
-	atomic_init(&mode, (int)cf.mode);
+	parse_args(argc, argv, &d.args);
+	if (!load_config(&d.args, &d.cf, err, sizeof(err))) {
+		fprintf(stderr, "foreshard: %s\n", err);
+		return 2;
+	}
+	atomic_store(&fs_log_threshold, (int)d.cf.log_level);
+	atomic_init(&mode, (int)d.cf.mode);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(d.cf.max_client_conn);
 	if (evthread_use_pthreads() != 0)
 		die("libevent", "no pthreads support");
 	fs_snap_slot_init(&catalog_slot);
@@ -113,14 +243,15 @@ int main(int argc, char **argv)
 		die("start-up", "out of memory");
 
 	struct proxy_config pc = {
-	        .listen_addr = cf.listen_addr,
-	        .listen_port = cf.listen_port,
-	        .server_host = cf.server_host,
-	        .server_port = cf.server_port,
-	        .workers = cf.workers ? cf.workers : (uint32_t)(cores > 0 ? cores : 1),
-	        .ring_size = cf.profile_ring_size,
-	        .parser_cache = cf.parser_cache_entries,
-	        .pause_limit_ms = cf.pause_timeout_ms * 2,
+	        .listen_addr = d.cf.listen_addr,
+	        .listen_port = d.cf.listen_port,
+	        .server_host = d.cf.server_host,
+	        .server_port = d.cf.server_port,
+	        .workers = d.cf.workers ? d.cf.workers : (uint32_t)(cores > 0 ? cores : 1),
+	        .ring_size = d.cf.profile_ring_size,
+	        .parser_cache = d.cf.parser_cache_entries,
+	        .pause_limit_ms = d.cf.pause_timeout_ms * 2,
+	        .max_client_conn = d.cf.max_client_conn,
 	};
 	struct proxy *proxy = proxy_create(&pc, &catalog_slot, err, sizeof(err));
 
@@ -133,14 +264,14 @@ int main(int argc, char **argv)
 	        .resume = resume_table,
 	};
 	struct orch_config oc = {
-	        .dsn = cf.manage_dsn,
-	        .tables = cf.tables,
-	        .lock_timeout_ms = cf.lock_timeout_ms,
-	        .pause_timeout_ms = cf.pause_timeout_ms,
-	        .cutover_retries = cf.cutover_retries,
-	        .backfill_chunk_rows = cf.backfill_chunk_rows,
-	        .catalog_refresh_ms = cf.catalog_refresh_ms,
-	        .cleanup_grace_ms = cf.cleanup_grace_s * 1000,
+	        .dsn = d.cf.manage_dsn,
+	        .tables = d.cf.tables,
+	        .lock_timeout_ms = d.cf.lock_timeout_ms,
+	        .pause_timeout_ms = d.cf.pause_timeout_ms,
+	        .cutover_retries = d.cf.cutover_retries,
+	        .backfill_chunk_rows = d.cf.backfill_chunk_rows,
+	        .catalog_refresh_ms = d.cf.catalog_refresh_ms,
+	        .cleanup_grace_ms = d.cf.cleanup_grace_s * 1000,
 	};
 	struct orch *orch = orch_start(&oc, &catalog_slot, &pause_ops, &results, err, sizeof(err));
 
@@ -152,12 +283,13 @@ int main(int argc, char **argv)
 	int n_rings;
 	struct fs_ring *const *rings = proxy_rings(proxy, &n_rings);
 	struct forecast_config fcfg = {
-	        .window_ms = cf.window_ms,
-	        .season_windows = cf.season_windows,
-	        .horizon_windows = cf.horizon_windows,
-	        .history_windows = cf.history_windows ? cf.history_windows : 4 * cf.season_windows,
-	        .sub_buckets = cf.sub_buckets,
-	        .refit_windows = cf.refit_windows ? cf.refit_windows : cf.season_windows,
+	        .window_ms = d.cf.window_ms,
+	        .season_windows = d.cf.season_windows,
+	        .horizon_windows = d.cf.horizon_windows,
+	        .history_windows =
+	                d.cf.history_windows ? d.cf.history_windows : 4 * d.cf.season_windows,
+	        .sub_buckets = d.cf.sub_buckets,
+	        .refit_windows = d.cf.refit_windows ? d.cf.refit_windows : d.cf.season_windows,
 	};
 	struct forecast_thread *fth = forecast_thread_start(&fcfg, rings, n_rings, &catalog_slot,
 	                                                    &forecast_slot, err, sizeof(err));
@@ -168,12 +300,12 @@ int main(int argc, char **argv)
 	struct planner_thread_args pa = {
 	        .planner =
 	                {
-	                        .split_threshold_rps = cf.split_threshold_rps,
-	                        .split_min_width = cf.split_min_width,
-	                        .min_history_windows = cf.season_windows,
-	                        .hysteresis_ms = (uint64_t)cf.hysteresis_s * 1000,
+	                        .split_threshold_rps = d.cf.split_threshold_rps,
+	                        .split_min_width = d.cf.split_min_width,
+	                        .min_history_windows = d.cf.season_windows,
+	                        .hysteresis_ms = (uint64_t)d.cf.hysteresis_s * 1000,
 	                },
-	        .period_ms = cf.window_ms,
+	        .period_ms = d.cf.window_ms,
 	        .catalog_slot = &catalog_slot,
 	        .forecast_slot = &forecast_slot,
 	        .orch_inbox = orch_inbox(orch),
@@ -193,34 +325,44 @@ int main(int argc, char **argv)
 	        .planner = pth,
 	        .orch = orch,
 	        .mode = &mode,
-	        .pause_timeout_ms = cf.pause_timeout_ms,
+	        .pause_timeout_ms = d.cf.pause_timeout_ms,
 	        .main_base = base,
 	};
 	struct proxy_console_ops ops;
 	struct proxy_console *console;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 
 	if (!base)
 		die("start-up", "cannot create the main event loop");
 	admin_console_ops(&actx, &ops);
-	console =
-	        proxy_console_start(base, cf.control_dir, cf.control_port, &ops, err, sizeof(err));
+	console = proxy_console_start(base, d.cf.control_dir, d.cf.control_port, &ops, err,
+	                              sizeof(err));
 	if (!console)
 		die("console", err);
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	d.base = base;
+	d.proxy = proxy;
+	d.mode = &mode;
+	d.drain_ev = event_new(base, -1, EV_PERSIST, drain_tick, &d);
+	sigterm = evsignal_new(base, SIGTERM, on_sigterm, &d);
+	sigint = evsignal_new(base, SIGINT, on_sigint, &d);
+	sighup = evsignal_new(base, SIGHUP, on_sighup, &d);
+	if (!d.drain_ev || !sigterm || !sigint || !sighup)
+		die("start-up", "cannot set up signal handling");
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
 	fs_log(FS_LOG_INFO,
 	       "foreshard listening on %s:%u, fronting %s:%u, console %s, mode %s, %u workers",
-	       cf.listen_addr, cf.listen_port, cf.server_host, cf.server_port,
-	       proxy_console_path(console), conf_mode_str(cf.mode), pc.workers);
+	       d.cf.listen_addr, d.cf.listen_port, d.cf.server_host, d.cf.server_port,
+	       proxy_console_path(console), conf_mode_str(d.cf.mode), pc.workers);
 
 	event_base_dispatch(base);
 
 	proxy_console_stop(console);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
+	event_free(d.drain_ev);
 	planner_thread_stop(pth);
 	forecast_thread_stop(fth);
 	orch_stop(orch);
@@ -229,6 +371,7 @@ int main(int argc, char **argv)
 	fs_mailbox_cleanup(&results);
 	fs_snap_slot_cleanup(&forecast_slot);
 	fs_snap_slot_cleanup(&catalog_slot);
+	free(d.args.sets);
 	fs_log(FS_LOG_INFO, "foreshard stopped");
 	return 0;
 }

@@ -186,7 +186,10 @@ static bool binary_value(enum fs_keytype kt, const unsigned char *p, int32_t len
 				*out = v == INT32_MAX ? UINT64_MAX : 0;
 				return true;
 			}
-			v = v * 86400 * 1000000 + PG_EPOCH_US;
+			/* a date can lie far past what microseconds hold: then it gives no key */
+			if (__builtin_mul_overflow(v, INT64_C(86400) * 1000000, &v) ||
+			    __builtin_add_overflow(v, PG_EPOCH_US, &v))
+				return false;
 		} else {
 			return false;
 		}

@@ -4,9 +4,9 @@
  *
  * DESIGN
  * Bytes flow through two splitters (proxy/frame.h). Client -> server, the relay inspects Query,
- * Parse, Bind, Execute, Sync, FunctionCall and Close: it classifies statements with the worker's
- * parser, decides whether a pause must hold them, and records each statement in a small ring of
- * "flights" in the order the server will answer. Server -> client, it inspects ReadyForQuery,
+ * Parse, Bind, Execute, Sync, FunctionCall, Close, CopyDone and CopyFail: it classifies
+ * statements with the worker's parser, decides whether a pause must hold them, and records each
+ * statement in a small ring of "flights" in the order the server will answer. Server -> client, it inspects ReadyForQuery,
  * CommandComplete, PortalSuspended, EmptyQueryResponse and ErrorResponse to complete flights,
  * emit profile events and follow the transaction status. Everything else, authentication
  * included, passes through unread, so trust, password, md5 and SCRAM work unchanged.
@@ -27,10 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/time.h"
+#include "proxy/errmsg.h"
 
 static bool up_inspect[256];
 static bool down_inspect[256];
@@ -38,7 +40,7 @@ static pthread_once_t inspect_once = PTHREAD_ONCE_INIT;
 
 static void init_inspect_tables(void)
 {
-	const char *up = "QPBESFC";
+	const char *up = "QPBESFCcf";
 	const char *down = "ZCsIE";
 
 	for (const char *p = up; *p; p++)
@@ -64,7 +66,8 @@ static void counter_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen)
+void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen,
+                       bool refuse)
 {
 	struct proxy_conn *c = calloc(1, sizeof(*c));
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -91,6 +94,7 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	(void)salen;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->w = w;
+	c->refuse = refuse;
 	c->txn = 'I';
 	c->connect_ms = fs_wall_us() / 1000;
 	c->cl = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -182,21 +186,10 @@ static void close_after_flush(struct proxy_conn *c)
 /* Sends an ErrorResponse to the client and closes once it is written. */
 static void fail_client(struct proxy_conn *c, const char *sqlstate, const char *msg)
 {
-	struct evbuffer *out = bufferevent_get_output(c->cl);
-	unsigned char hdr[5];
-	size_t len = 4 + 1 + strlen("FATAL") + 1 + 1 + strlen("FATAL") + 1 + 1 + strlen(sqlstate) +
-	             1 + 1 + strlen(msg) + 1 + 1;
-
-	hdr[0] = 'E';
-	proxy_put_be32(hdr + 1, (uint32_t)len);
-	evbuffer_add(out, hdr, sizeof(hdr));
-	evbuffer_add(out, "SFATAL", 7);
-	evbuffer_add(out, "VFATAL", 7);
-	evbuffer_add(out, "C", 1);
-	evbuffer_add(out, sqlstate, strlen(sqlstate) + 1);
-	evbuffer_add(out, "M", 1);
-	evbuffer_add(out, msg, strlen(msg) + 1);
-	evbuffer_add(out, "", 1);
+	if (proxy_errmsg_fatal(bufferevent_get_output(c->cl), sqlstate, msg) < 0) {
+		proxy_conn_close(c, "out of memory");
+		return;
+	}
 	conn_log(FS_LOG_INFO, c, "refused: %s", msg);
 	close_after_flush(c);
 }
@@ -281,23 +274,20 @@ static void forward_cancel(struct proxy_conn *c, const unsigned char *pkt, size_
 	proxy_conn_close(c, "cancel request relayed");
 }
 
-/* Reads user and database from a v3 start-up packet body (after length and version). */
-static void read_startup_params(struct proxy_conn *c, const unsigned char *body, size_t len)
+/* Whether v spells false the way PostgreSQL's parse_bool reads it ("off", "no", "f", "0"...). */
+static bool is_false(const char *v)
 {
-	struct proxy_reader r;
+	size_t n = strlen(v);
 
-	proxy_reader_init(&r, body, len);
-	while (!r.bad && r.p < r.end && *r.p) {
-		const char *k = proxy_read_str(&r);
-		const char *v = proxy_read_str(&r);
+	if (n == 0)
+		return false;
+	return strncasecmp(v, "false", n) == 0 || strncasecmp(v, "no", n) == 0 ||
+	       (n > 1 && strncasecmp(v, "off", n) == 0) || strcmp(v, "0") == 0;
+}
 
-		if (strcmp(k, "user") == 0)
-			snprintf(c->user, sizeof(c->user), "%s", v);
-		else if (strcmp(k, "database") == 0)
-			snprintf(c->database, sizeof(c->database), "%s", v);
-	}
-	if (!c->database[0])
-		snprintf(c->database, sizeof(c->database), "%s", c->user);
+static uint32_t w_max_client_conn(const struct proxy_conn *c)
+{
+	return c->w->proxy->cfg.max_client_conn;
 }
 
 static void handle_startup(struct proxy_conn *c)
@@ -305,42 +295,60 @@ static void handle_startup(struct proxy_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->cl);
 
 	while (c->state == PROXY_CONN_STARTUP) {
-		unsigned char hdr[8];
+		size_t avail = evbuffer_get_length(in);
+		size_t n = avail < PROXY_STARTUP_MAX ? avail : PROXY_STARTUP_MAX;
 		const unsigned char *pkt;
-		uint32_t len, code;
+		struct proxy_startup st;
 
-		if (evbuffer_get_length(in) < sizeof(hdr))
+		if (avail < 8)
 			return;
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		len = proxy_be32(hdr);
-		code = proxy_be32(hdr + 4);
-		if (len < 8 || len > PROXY_STARTUP_MAX) {
-			proxy_conn_close(c, "invalid start-up packet length");
+		pkt = evbuffer_pullup(in, (ev_ssize_t)n);
+		switch (proxy_startup_parse(pkt, n, &st)) {
+		case PROXY_STARTUP_NEED_MORE:
 			return;
-		}
-		if (evbuffer_get_length(in) < len)
-			return;
-		pkt = evbuffer_pullup(in, len);
-		if (code == PROXY_SSL_CODE || code == PROXY_GSSENC_CODE) {
+		case PROXY_STARTUP_SSL:
+		case PROXY_STARTUP_GSSENC:
 			/* no encryption yet: the client may go on in plain text or give up */
-			evbuffer_drain(in, len);
+			evbuffer_drain(in, st.len);
 			bufferevent_write(c->cl, "N", 1);
 			continue;
-		}
-		if (code == PROXY_CANCEL_CODE) {
-			if (len == 16)
-				forward_cancel(c, pkt, len);
-			else
-				proxy_conn_close(c, "invalid cancel request");
+		case PROXY_STARTUP_CANCEL:
+			forward_cancel(c, pkt, st.len);
 			return;
-		}
-		if (code >> 16 != 3) {
+		case PROXY_STARTUP_UNSUPPORTED:
 			fail_client(c, "0A000", "foreshard: unsupported frontend protocol version");
 			return;
+		case PROXY_STARTUP_BAD:
+			proxy_conn_close(c, st.reason);
+			return;
+		case PROXY_STARTUP_MESSAGE:
+			break;
 		}
-		read_startup_params(c, pkt + 8, len - 8);
-		connect_server(c, pkt, len);
-		evbuffer_drain(in, len);
+		snprintf(c->user, sizeof(c->user), "%s", st.user);
+		snprintf(c->database, sizeof(c->database), "%s", st.database);
+		/*
+		 * A replication connection's CopyBoth streams and replication commands bypass
+		 * everything the proxy tracks: the relay cannot serve it.
+		 */
+		if (st.replication && !is_false(st.replication)) {
+			evbuffer_drain(in, st.len);
+			fail_client(c, "0A000",
+			            "foreshard: replication connections are not supported through "
+			            "foreshard; connect to the PostgreSQL server directly");
+			return;
+		}
+		if (c->refuse) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg),
+			         "sorry, too many clients already (max_client_conn = %u)",
+			         w_max_client_conn(c));
+			evbuffer_drain(in, st.len);
+			fail_client(c, "53300", msg);
+			return;
+		}
+		connect_server(c, pkt, st.len);
+		evbuffer_drain(in, st.len);
 		conn_log(FS_LOG_DEBUG, c, "start-up relayed");
 	}
 }
@@ -593,6 +601,28 @@ static void batch_begin(struct proxy_conn *c)
 	}
 }
 
+/*
+ * CopyDone or CopyFail: the COPY FROM STDIN that the last Query or Execute started ends here.
+ * The server ignored every Sync that reached it during the copy (libpq sends one right after the
+ * Execute, not knowing the statement is a COPY), so no ReadyForQuery will answer them: forget
+ * them, or the connection would look busy forever and a pause of everything never drain.
+ */
+static void copy_in_end(struct proxy_conn *c)
+{
+	for (; c->copy_syncs > 0; c->copy_syncs--) {
+		const struct proxy_flight *last;
+
+		if (c->pending_sync > 0)
+			c->pending_sync--;
+		if (c->flight_count == 0)
+			continue;
+		/* only Syncs were pushed after the COPY's Execute: they are at the tail */
+		last = &c->flights[(c->flight_head + c->flight_count - 1) % PROXY_INFLIGHT];
+		if (last->kind == PROXY_FLIGHT_SYNC)
+			c->flight_count--;
+	}
+}
+
 #define PARAMS_MAX 256 /* Bind parameters decoded for key extraction; more are relayed unread */
 
 static void bind_params(struct proxy_conn *c, struct proxy_reader *r, const char *stmt_name)
@@ -652,6 +682,7 @@ static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, 
 		}
 		touch_tables(c, &st);
 		c->pending_sync++;
+		c->copy_syncs = 0;
 		c->queries++;
 		counter_add(&w->c.queries, 1);
 		f = flight_push(c, PROXY_FLIGHT_QUERY);
@@ -714,6 +745,7 @@ static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, 
 		if (r.bad)
 			return PROXY_FRAME_CLOSE;
 		batch_begin(c);
+		c->copy_syncs = 0;
 		c->queries++;
 		counter_add(&w->c.queries, 1);
 		f = flight_push(c, PROXY_FLIGHT_EXECUTE);
@@ -733,7 +765,12 @@ static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, 
 		}
 		c->in_batch = false;
 		c->pending_sync++;
+		c->copy_syncs = msg[0] == 'S' ? c->copy_syncs + 1 : 0;
 		flight_push(c, PROXY_FLIGHT_SYNC);
+		return PROXY_FRAME_FORWARD;
+	case 'c': /* CopyDone */
+	case 'f': /* CopyFail */
+		copy_in_end(c);
 		return PROXY_FRAME_FORWARD;
 	case 'C': {
 		char kind = (char)proxy_read_u8(&r);

@@ -1,7 +1,9 @@
 /*
- * Incremental message splitter and body readers for the PostgreSQL protocol (see frame.h).
- * Inspected messages are pulled up into one contiguous block only when the inspector needs them
- * whole; everything else is moved between evbuffers chunk by chunk without copying.
+ * Incremental message splitter, body readers and start-up packet parser for the PostgreSQL
+ * protocol (see frame.h). Inspected messages are pulled up into one contiguous block only when
+ * the inspector needs them whole; everything else is moved between evbuffers chunk by chunk
+ * without copying. The start-up parser is a pure function over bytes, so that it can be unit
+ * tested and fuzzed apart from the connection that feeds it.
  */
 #include "proxy/frame.h"
 
@@ -116,4 +118,80 @@ uint32_t proxy_tag_rows(const char *tag)
 	if (!sp || sp[1] < '0' || sp[1] > '9')
 		return 0;
 	return (uint32_t)strtoul(sp + 1, NULL, 10);
+}
+
+/*
+ * Reads the name/value pairs of a StartupMessage body (after length and version). Returns
+ * false unless they are NUL-terminated pairs followed by one NUL that is the body's last byte.
+ */
+static bool startup_params(const unsigned char *body, size_t len, struct proxy_startup *out)
+{
+	struct proxy_reader r;
+
+	proxy_reader_init(&r, body, len);
+	while (r.p < r.end && *r.p) {
+		const char *name = proxy_read_str(&r);
+		const char *value = proxy_read_str(&r);
+
+		if (r.bad)
+			return false;
+		out->n_params++;
+		if (strcmp(name, "user") == 0)
+			out->user = value;
+		else if (strcmp(name, "database") == 0)
+			out->database = value;
+		else if (strcmp(name, "replication") == 0)
+			out->replication = value;
+		else if (strcmp(name, "options") == 0)
+			out->options = value;
+		else if (strcmp(name, "application_name") == 0)
+			out->application_name = value;
+	}
+	/* PostgreSQL refuses bytes after the terminator as firmly as a missing terminator */
+	return r.end - r.p == 1;
+}
+
+enum proxy_startup_kind proxy_startup_parse(const unsigned char *pkt, size_t len,
+                                            struct proxy_startup *out)
+{
+	uint32_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->user = "";
+	out->database = "";
+	if (len < 8)
+		return PROXY_STARTUP_NEED_MORE;
+	n = proxy_be32(pkt);
+	out->code = proxy_be32(pkt + 4);
+	if (n < 8 || n > PROXY_STARTUP_MAX) {
+		out->reason = "invalid start-up packet length";
+		return PROXY_STARTUP_BAD;
+	}
+	out->len = n;
+	if (len < n)
+		return PROXY_STARTUP_NEED_MORE;
+	if (out->code == PROXY_SSL_CODE)
+		return PROXY_STARTUP_SSL;
+	if (out->code == PROXY_GSSENC_CODE)
+		return PROXY_STARTUP_GSSENC;
+	if (out->code == PROXY_CANCEL_CODE) {
+		if (n != 16) {
+			out->reason = "invalid cancel request";
+			return PROXY_STARTUP_BAD;
+		}
+		out->cancel_pid = proxy_be32(pkt + 8);
+		out->cancel_key = proxy_be32(pkt + 12);
+		return PROXY_STARTUP_CANCEL;
+	}
+	if (out->code >> 16 != 3) {
+		out->reason = "unsupported frontend protocol version";
+		return PROXY_STARTUP_UNSUPPORTED;
+	}
+	if (!startup_params(pkt + 8, n - 8, out)) {
+		out->reason = "invalid start-up packet layout";
+		return PROXY_STARTUP_BAD;
+	}
+	if (!out->database[0])
+		out->database = out->user;
+	return PROXY_STARTUP_MESSAGE;
 }

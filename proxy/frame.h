@@ -91,5 +91,46 @@ static inline void proxy_put_be32(unsigned char *p, uint32_t v)
 #define PROXY_GSSENC_CODE 80877104u
 #define PROXY_STARTUP_MAX 10000u /* PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
 
+/* What the first packet of a client connection (or the one after a refused SSL request) is. */
+enum proxy_startup_kind {
+	PROXY_STARTUP_NEED_MORE = 0, /* the packet has not fully arrived: wait for more bytes */
+	PROXY_STARTUP_SSL,           /* SSLRequest: answer 'N' and read the next packet */
+	PROXY_STARTUP_GSSENC,        /* GSSENCRequest: answer 'N' and read the next packet */
+	PROXY_STARTUP_CANCEL,        /* CancelRequest of exactly 16 bytes: relay it, then close */
+	PROXY_STARTUP_MESSAGE,       /* StartupMessage of protocol 3.x with a well-formed list */
+	PROXY_STARTUP_UNSUPPORTED,   /* a protocol major version other than 3: refuse politely */
+	PROXY_STARTUP_BAD,           /* malformed (length, cancel size, parameter list): close */
+};
+
+/*
+ * A parsed start-up packet. The strings point into the packet given to proxy_startup_parse and
+ * are valid as long as it is; each is NUL-terminated inside the packet.
+ */
+struct proxy_startup {
+	uint32_t len;                 /* the packet's length: bytes to drain, 0 while unknown */
+	uint32_t code;                /* the int32 after the length: version or request code */
+	const char *user;             /* "user" parameter, "" when absent */
+	const char *database;         /* "database", or the user when absent (PostgreSQL's rule) */
+	const char *replication;      /* "replication", NULL when absent */
+	const char *options;          /* "options" (command-line switches), NULL when absent */
+	const char *application_name; /* "application_name", NULL when absent */
+	int n_params;                 /* name/value pairs in the packet, duplicates included */
+	uint32_t cancel_pid;          /* CancelRequest: the backend's process id */
+	uint32_t cancel_key;          /* CancelRequest: its secret key */
+	const char *reason;           /* BAD and UNSUPPORTED: why, a static string for the log */
+};
+
+/*
+ * Classifies the start-up packet at the head of the len bytes at pkt (the client's input so
+ * far; bytes past the packet are ignored) and fills out. Validates like PostgreSQL: a length
+ * below 8 or above PROXY_STARTUP_MAX is BAD, a CancelRequest must be 16 bytes, the protocol
+ * major version must be 3, and the parameters must be NUL-terminated name/value pairs followed
+ * by one more NUL that ends the packet. NEED_MORE until 8 bytes, then the whole declared
+ * length, are there. Later duplicates of a parameter win. Pure: no allocation, any thread; pkt
+ * may be NULL when len is 0.
+ */
+enum proxy_startup_kind proxy_startup_parse(const unsigned char *pkt, size_t len,
+                                            struct proxy_startup *out);
+
 /* Rows count at the end of a CommandComplete tag ("INSERT 0 5", "SELECT 3"), 0 if none. */
 uint32_t proxy_tag_rows(const char *tag);

@@ -194,6 +194,24 @@ void proxy_resume(struct proxy *p, uint16_t table_id)
 	}
 }
 
+void proxy_stop_accepting(struct proxy *p)
+{
+	struct proxy_cmd cmd = {.kind = PROXY_CMD_STOP_ACCEPT};
+
+	if (!send_all(p, &cmd)) {
+		/* a full mailbox: the final stop closes the listeners anyway */
+	}
+}
+
+uint64_t proxy_clients_active(struct proxy *p)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < p->n_workers; i++)
+		n += atomic_load_explicit(&p->workers[i].c.clients_active, memory_order_relaxed);
+	return n;
+}
+
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -22,10 +22,11 @@ struct proxy_config {
 	uint16_t listen_port;
 	const char *server_host; /* numeric address, host name, or Unix socket directory */
 	uint16_t server_port;
-	uint32_t workers;        /* >= 1 */
-	uint32_t ring_size;      /* profile events per worker ring */
-	uint32_t parser_cache;   /* template cache entries per worker */
-	uint32_t pause_limit_ms; /* a worker resumes a pause by itself after this long */
+	uint32_t workers;         /* >= 1 */
+	uint32_t ring_size;       /* profile events per worker ring */
+	uint32_t parser_cache;    /* template cache entries per worker */
+	uint32_t pause_limit_ms;  /* a worker resumes a pause by itself after this long */
+	uint32_t max_client_conn; /* clients at once; one more is refused with 53300 */
 };
 
 /* Totals over all workers, for SHOW STATS. */
@@ -93,6 +94,12 @@ bool proxy_pause_async(struct proxy *p, uint16_t table_id);
 
 /* Releases held statements of table_id in arrival order. Any thread except workers. */
 void proxy_resume(struct proxy *p, uint16_t table_id);
+
+/*
+ * Makes every worker stop accepting new clients; connected clients go on (SIGTERM drain). Any
+ * thread except workers.
+ */
+void proxy_stop_accepting(struct proxy *p);
 
 /* Sums the workers' counters. Any thread. */
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);

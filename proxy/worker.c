@@ -123,6 +123,12 @@ static void handle_cmd(struct proxy_worker *w, const struct proxy_cmd *cmd)
 	case PROXY_CMD_RESUME:
 		remove_pause(w, cmd->table_id);
 		break;
+	case PROXY_CMD_STOP_ACCEPT:
+		/* closing the socket (not just disabling it) makes new connects fail at once */
+		if (w->listener)
+			evconnlistener_free(w->listener);
+		w->listener = NULL;
+		break;
 	case PROXY_CMD_STOP:
 		event_base_loopbreak(w->base);
 		break;
@@ -214,8 +220,17 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
+	struct proxy_worker *w = arg;
+	int one = 1;
+	bool full = proxy_clients_active(w->proxy) >= w->proxy->cfg.max_client_conn;
+
 	(void)l;
-	proxy_conn_accept(arg, fd, sa, len);
+	if (full)
+		fs_log(FS_LOG_WARN, "worker %u: client refused: max_client_conn (%u) reached",
+		       w->id, w->proxy->cfg.max_client_conn);
+	/* notice clients that vanished without a FIN (a dead host, a dropped NAT entry) */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	proxy_conn_accept(w, fd, sa, len, full);
 }
 
 static void *worker_main(void *arg)

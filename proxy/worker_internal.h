@@ -27,9 +27,10 @@
 
 /* Commands a worker receives in its mailbox. */
 enum proxy_cmd_kind {
-	PROXY_CMD_PAUSE = 0, /* hold new statements touching table_id */
-	PROXY_CMD_RESUME,    /* release them */
-	PROXY_CMD_STOP,      /* close everything and leave the event loop */
+	PROXY_CMD_PAUSE = 0,   /* hold new statements touching table_id */
+	PROXY_CMD_RESUME,      /* release them */
+	PROXY_CMD_STOP_ACCEPT, /* stop accepting new clients (shutdown drain) */
+	PROXY_CMD_STOP,        /* close everything and leave the event loop */
 };
 
 struct proxy_cmd {
@@ -97,11 +98,14 @@ struct proxy_conn {
 	uint64_t queries;            /* statements relayed */
 	char txn;                    /* last ReadyForQuery status */
 	int pending_sync;            /* ReadyForQuery messages still to come */
+	int copy_syncs;              /* Syncs since the last Query/Execute/FunctionCall: if that
+					started a COPY FROM STDIN, the server ignores them */
 	int n_txn_tables;            /* managed tables the open transaction touched */
 	uint16_t txn_tables[PROXY_TXN_TABLES];
 	bool held;              /* a statement waits in cl's input for a resume */
 	uint64_t held_since_us; /* monotonic */
 	bool closing;           /* closes once the client's output is written */
+	bool refuse;            /* over max_client_conn: refused after its start-up packet */
 	struct proxy_flight flights[PROXY_INFLIGHT]; /* ring of statements awaiting completion */
 	uint32_t flight_head, flight_count;
 	bool flights_lost;              /* overflowed: profiling resumes at the next idle point */
@@ -150,8 +154,17 @@ struct proxy {
 	_Atomic uint64_t pause_seq;
 };
 
+/* proxy.c */
+/* Clients connected to all workers; may lag by the accepts in flight on other workers. */
+uint64_t proxy_clients_active(struct proxy *p);
+
 /* conn.c */
-void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen);
+/*
+ * Takes over an accepted socket. With refuse set (max_client_conn reached), the client is answered
+ * after its start-up packet with "too many clients" (53300) and closed, as PostgreSQL does.
+ */
+void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen,
+                       bool refuse);
 void proxy_conn_close(struct proxy_conn *c, const char *reason);
 /* Re-runs the client side of a connection whose statement was held; called on resume. */
 void proxy_conn_unhold(struct proxy_conn *c);

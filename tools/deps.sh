@@ -3,10 +3,10 @@
 # Idempotent and quiet when everything is present; needs root (or sudo) only when installing.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang-format
+pkgs=(build-essential cmake pkg-config clang-format clang-14 libclang-rt-14-dev
 	libevent-dev libssl-dev libpq-dev libpg-query-dev libprotobuf-c-dev
 	libcriterion-dev libck-dev libgsl-dev
-	postgresql-15 postgresql-client-15 pgbouncer)
+	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2)
 
 missing=()
 for p in "${pkgs[@]}"; do

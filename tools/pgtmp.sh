@@ -4,6 +4,7 @@
 #                                   listen on 127.0.0.1:PORT and a Unix socket in DIR, create
 #                                   users for each auth method, start the server
 #   tools/pgtmp.sh stop DIR         fast shutdown, then remove DIR
+# PGTMP_MAX_CONNECTIONS (default 300) sets max_connections.
 # Users: "foreshard" (trust, superuser), "md5_user"/"md5pass" (md5),
 # "scram_user"/"scrampass" (scram-sha-256), "pw_user"/"pwpass" (password).
 set -euo pipefail
@@ -35,7 +36,7 @@ start)
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-max_connections = 300
+max_connections = ${PGTMP_MAX_CONNECTIONS:-300}
 shared_buffers = 128MB
 fsync = off
 synchronous_commit = off

@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# Benchmark: foreshard against PgBouncer, a bare byte forwarder and PostgreSQL directly, in one
+# invocation. Not part of the test suite.
+#
+#   bash bench/proxy.sh [BUILD_DIR]     (default: build-release; it needs foreshard and
+#                                        bench/fs-fwd built there: cmake --build DIR)
+#
+# Starts a throwaway PostgreSQL 15 (tools/pgtmp.sh), initialises pgbench at scale 10, and starts
+#   forwarder  bench/fwd.c (fs-fwd): copies bytes, parses nothing; the cost of the hop alone
+#   pgbouncer  Debian's PgBouncer, session mode, auth_type trust (pgtmp trusts 127.0.0.1 and
+#              the Unix socket); run as the postgres user when we are root, since it refuses root
+#   foreshard  observe mode: every statement is lexed, its template looked up and a profile event
+#              sent to the forecast thread, but the schema is never changed
+# with as many worker threads as cores for the forwarder and foreshard (PgBouncer has one). Then,
+# for each workload and client count, it runs pgbench for BENCH_DURATION seconds against all four
+# targets (direct, forwarder, pgbouncer, foreshard), the order rotating from one configuration
+# and round to the next so that drift of the machine does not always hit the same target:
+#   select-simple    pgbench -S -M simple     (one SELECT per transaction)
+#   select-prepared  pgbench -S -M prepared   (extended protocol, statement parsed once)
+#   tpcb             pgbench -M simple        (the default TPC-B-like script, 7 statements)
+# pgbench writes one log line per transaction (--log); the average and p99 latency come from
+# those lines (p99 by nearest rank over every transaction of the run), tps is pgbench's "without
+# initial connection time". Before each tpcb run pgbench_history is truncated and the small tables
+# vacuumed, as pgbench itself does without -n.
+#
+# Prints a table per run, a table of ratios per configuration (foreshard tps divided by that of
+# PgBouncer, of direct and of the forwarder, >1 = foreshard faster) and, as its last line, one
+# JSON object:
+#   {"bench": "proxy", "upstream", "duration_s", "rounds", "scale", "pgbench_threads", "workers",
+#    "cores", "results": [{"workload", "clients",
+#       "direct": {"tps": [per round], "avg_ms": [...], "p99_ms": [...], "tps_mean",
+#                  "avg_ms_mean", "p99_ms_mean"}, "forwarder": {...}, "pgbouncer": {...},
+#       "foreshard": {...}, "fs_pgbouncer", "fs_direct", "fs_forwarder"}, ...],
+#    "geomean_fs_pgbouncer", "geomean_fs_direct", "geomean_fs_forwarder"}
+# The geometric means are over the configurations. A full run with the defaults takes about
+# 10 minutes (36 runs of 15 s plus start-up, connections and log processing; a 3 s smoke run of
+# the full matrix took 2 minutes).
+#
+# Environment (all optional):
+#   BENCH_DURATION=15   seconds per pgbench run     BENCH_ROUNDS=1    runs per target and config
+#   BENCH_CLIENTS="1 8 64"                          pgbench client counts (-c)
+#   BENCH_WORKLOADS="select-simple select-prepared tpcb"
+#   BENCH_UPSTREAM=tcp  how foreshard, PgBouncer and the forwarder reach PostgreSQL: tcp
+#                       (127.0.0.1) or unix (PostgreSQL's socket directory, a cheaper hop).
+#                       pgbench always reaches every target, and PostgreSQL directly, over TCP.
+#   BENCH_SCALE=10      pgbench scale               BENCH_THREADS=2   pgbench threads (-j)
+#   BENCH_WORKERS=cores foreshard and forwarder worker threads
+#   BENCH_KEEP=1        keep the temporary directory (pgbench outputs, configs, logs; the
+#                       per-transaction logs are always removed once summarised, they are large)
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_arg=${1:-$src/build-release}
+cores=$(nproc)
+duration=${BENCH_DURATION:-15}
+rounds=${BENCH_ROUNDS:-1}
+clients_list=${BENCH_CLIENTS:-1 8 64}
+workloads=${BENCH_WORKLOADS:-select-simple select-prepared tpcb}
+upstream=${BENCH_UPSTREAM:-tcp}
+scale=${BENCH_SCALE:-10}
+threads=${BENCH_THREADS:-2}
+workers=${BENCH_WORKERS:-$cores}
+keep=${BENCH_KEEP:-0}
+targets=(direct forwarder pgbouncer foreshard)
+
+for v in duration rounds scale threads workers; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench: ${v} must be a positive integer" >&2; exit 2; }
+done
+max_clients=0
+for c in $clients_list; do
+	[[ $c =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_CLIENTS: $c is not a positive integer" >&2; exit 2; }
+	[ "$c" -le 200 ] || { echo "bench: BENCH_CLIENTS: $c is above 200 (max_connections is 300)" >&2; exit 2; }
+	((c > max_clients)) && max_clients=$c
+done
+[ "$max_clients" -gt 0 ] || { echo "bench: BENCH_CLIENTS is empty" >&2; exit 2; }
+nworkloads=0
+for w in $workloads; do
+	case "$w" in
+	select-simple | select-prepared | tpcb) nworkloads=$((nworkloads + 1)) ;;
+	*) echo "bench: BENCH_WORKLOADS: unknown workload $w" >&2; exit 2 ;;
+	esac
+done
+[ "$nworkloads" -gt 0 ] || { echo "bench: BENCH_WORKLOADS is empty" >&2; exit 2; }
+case "$upstream" in
+tcp | unix) ;;
+*) echo "bench: BENCH_UPSTREAM must be tcp or unix" >&2; exit 2 ;;
+esac
+for cmd in pgbench psql pgbouncer; do
+	command -v "$cmd" >/dev/null || { echo "bench: $cmd not found (apt-get install postgresql-client-15 pgbouncer)" >&2; exit 2; }
+done
+build=$(cd "$build_arg" 2>/dev/null && pwd) || { echo "bench: build directory $build_arg not found" >&2; exit 2; }
+daemon=$build/foreshard
+fwd=$build/bench/fs-fwd
+for f in "$daemon" "$fwd"; do
+	[ -x "$f" ] || { echo "bench: $f not found (cmake --build $build)" >&2; exit 2; }
+done
+
+say() { printf '%s\n' "bench: $*" >&2; }
+
+source "$src/tools/shlib.sh"
+
+tmp=$(mktemp -d /tmp/foreshard-proxybench.XXXXXX)
+chmod 755 "$tmp" # PostgreSQL and PgBouncer run as postgres when we are root and must reach in
+pgdir=$tmp/pg
+ctldir=$tmp/ctl
+pgbdir=$tmp/pgbouncer
+rundir=$tmp/runs
+mkdir -p "$ctldir" "$pgbdir" "$rundir"
+pg_port=$(free_port)
+fs_port=$(free_port "$pg_port")
+ctl_port=$(free_port "$pg_port" "$fs_port")
+pgb_port=$(free_port "$pg_port" "$fs_port" "$ctl_port")
+fwd_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port")
+declare -A port=([direct]=$pg_port [forwarder]=$fwd_port [pgbouncer]=$pgb_port [foreshard]=$fs_port)
+declare -A pid=()
+pg_started=0
+
+console() {
+	PGCONNECT_TIMEOUT=3 timeout 10 psql -X -At -h "$ctldir" -p "$ctl_port" foreshard -c "$1" 2>&1
+}
+
+# Stops one started process: foreshard through its console first, the others by SIGTERM; a
+# process still there after 5 s gets SIGKILL.
+stop_target() {
+	local name=$1 p=${pid[$1]:-}
+	[ -n "$p" ] || return 0
+	if kill -0 "$p" 2>/dev/null; then
+		[ "$name" != foreshard ] || console SHUTDOWN >/dev/null 2>&1 || true
+		[ "$name" = foreshard ] || kill -TERM "$p" 2>/dev/null || true
+		for _ in $(seq 1 25); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$p" 2>/dev/null || true
+	fi
+	wait "$p" 2>/dev/null || true
+	unset "pid[$name]"
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	for t in foreshard pgbouncer forwarder; do
+		stop_target "$t"
+	done
+	if [ "$pg_started" -eq 1 ]; then
+		bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
+	fi
+	if [ "$keep" = 1 ]; then
+		echo "bench: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits until a target answers SELECT 1 over TCP, or its process exits (then shows its log).
+wait_ready() {
+	local name=$1 log=$2
+	for _ in $(seq 1 150); do
+		if ! kill -0 "${pid[$name]}" 2>/dev/null; then
+			say "$name exited during start-up:"
+			sed 's/^/    /' "$log" >&2
+			unset "pid[$name]"
+			exit 2
+		fi
+		if psql -X -At "host=127.0.0.1 port=${port[$name]} user=foreshard dbname=foreshard sslmode=disable" \
+			-c "SELECT 1" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	say "$name did not answer within 30 s"
+	exit 2
+}
+
+say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port (socket in $pgdir)"
+bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
+pg_started=1
+say "pgbench -i -s $scale"
+pgbench -i -q -s "$scale" -h 127.0.0.1 -p "$pg_port" -U foreshard foreshard >"$tmp/init.log" 2>&1 || {
+	cat "$tmp/init.log" >&2
+	exit 2
+}
+
+# What the proxies connect to: the address, or the socket directory (which names the socket
+# .s.PGSQL.<port> for foreshard, PgBouncer and fs-fwd alike).
+if [ "$upstream" = unix ]; then
+	up_host=$pgdir
+else
+	up_host=127.0.0.1
+fi
+
+say "starting fs-fwd on 127.0.0.1:$fwd_port ($workers threads, upstream $up_host)"
+"$fwd" "$fwd_port" "$up_host" "$pg_port" "$workers" >"$tmp/fwd.log" 2>&1 &
+pid[forwarder]=$!
+wait_ready forwarder "$tmp/fwd.log"
+
+# PgBouncer: every client of a run gets its own server connection (session mode, a pool as
+# large as the most clients), so it is compared with the other targets at equal concurrency.
+cat >"$pgbdir/pgbouncer.ini" <<INI
+; Written by bench/proxy.sh.
+[databases]
+foreshard = host=$up_host port=$pg_port dbname=foreshard
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pgb_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $pgbdir/userlist.txt
+admin_users = foreshard
+pool_mode = session
+max_client_conn = $((max_clients + 50))
+default_pool_size = $((max_clients + 10))
+logfile = $pgbdir/pgbouncer.log
+pidfile = $pgbdir/pgbouncer.pid
+log_connections = 0
+log_disconnections = 0
+ignore_startup_parameters = extra_float_digits
+INI
+echo '"foreshard" ""' >"$pgbdir/userlist.txt"
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R postgres: "$pgbdir"
+	# setpriv execs (runuser would stay as the parent), so $! is PgBouncer itself.
+	as_pgbouncer=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+else
+	as_pgbouncer=()
+fi
+say "starting PgBouncer $(pgbouncer --version | head -1 | awk '{ print $2 }') on 127.0.0.1:$pgb_port (session mode, upstream $up_host)"
+"${as_pgbouncer[@]}" pgbouncer "$pgbdir/pgbouncer.ini" >"$tmp/pgbouncer.out" 2>&1 &
+pid[pgbouncer]=$!
+wait_ready pgbouncer "$tmp/pgbouncer.out"
+
+cat >"$tmp/foreshard.conf" <<CONF
+# Written by bench/proxy.sh: observe mode profiles and forecasts but never changes the schema.
+[foreshard]
+listen_addr = 127.0.0.1
+listen_port = $fs_port
+server_host = $up_host
+server_port = $pg_port
+workers = $workers
+control_dir = $ctldir
+control_port = $ctl_port
+log_level = warn
+manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
+mode = observe
+CONF
+say "starting foreshard on 127.0.0.1:$fs_port (observe mode, $workers workers, upstream $up_host)"
+"$daemon" -c "$tmp/foreshard.conf" >"$tmp/foreshard.log" 2>&1 &
+pid[foreshard]=$!
+wait_ready foreshard "$tmp/foreshard.log"
+
+# Prints "n avg_ms p99_ms" over the transactions logged in pgbench's per-transaction logs
+# (third field: elapsed microseconds; "failed" or "skipped" lines are not latencies).
+latency() {
+	awk '$3 ~ /^[0-9]+$/ { print $3 }' "$@" | sort -n |
+		awk '{ v[NR] = $1; s += $1 }
+		     END {
+			if (NR == 0) { print "0 null null"; exit }
+			r = int((99 * NR + 99) / 100)
+			printf "%d %.3f %.3f\n", NR, s / NR / 1000, v[r] / 1000
+		     }'
+}
+
+# Runs one pgbench; prints "tps avg_ms p99_ms".
+run_pgbench() {
+	local target=$1 workload=$2 clients=$3 name=$4 j=$threads tps failed stats
+	local out=$rundir/$name.out logdir=$rundir/$name.tx
+	local -a mode
+	case "$workload" in
+	select-simple) mode=(-S -M simple) ;;
+	select-prepared) mode=(-S -M prepared) ;;
+	tpcb) mode=(-M simple) ;;
+	esac
+	((j <= clients)) || j=$clients
+	if [ "$workload" = tpcb ]; then
+		psql -X -q -h 127.0.0.1 -p "$pg_port" -U foreshard foreshard \
+			-c "TRUNCATE pgbench_history" -c "VACUUM pgbench_branches, pgbench_tellers" \
+			>/dev/null
+	fi
+	mkdir -p "$logdir"
+	PGSSLMODE=disable pgbench "${mode[@]}" -n -c "$clients" -j "$j" -T "$duration" \
+		--log --log-prefix="$logdir/tx" \
+		-h 127.0.0.1 -p "${port[$target]}" -U foreshard foreshard >"$out" 2>&1 || {
+		say "pgbench against $target failed:"
+		sed 's/^/    /' "$out" >&2
+		return 1
+	}
+	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
+	[ -n "$tps" ] || { say "no tps in pgbench output:"; sed 's/^/    /' "$out" >&2; return 1; }
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+	[ "${failed:-0}" -eq 0 ] || say "warning: $failed failed transactions in $name"
+	stats=$(latency "$logdir"/tx.*)
+	rm -rf "$logdir"
+	echo "$tps ${stats#* }"
+}
+
+# Results, keyed "workload/clients/target": space-separated values, one per round.
+declare -A r_tps=() r_avg=() r_p99=()
+nclients=$(wc -w <<<"$clients_list")
+nruns=$((nworkloads * nclients * ${#targets[@]} * rounds))
+say "$nruns runs of ${duration}s, about $((nruns * (duration + 2) / 60 + 1)) minutes"
+cfg=0
+for w in $workloads; do
+	for c in $clients_list; do
+		for ((r = 1; r <= rounds; r++)); do
+			for ((i = 0; i < ${#targets[@]}; i++)); do
+				t=${targets[(i + cfg + r - 1) % ${#targets[@]}]}
+				key=$w/$c/$t
+				say "$w, $c clients, round $r/$rounds: $t"
+				res=$(run_pgbench "$t" "$w" "$c" "$w-c$c-r$r-$t") || exit 1
+				read -r tps avg p99 <<<"$res"
+				r_tps[$key]="${r_tps[$key]:-} $tps"
+				r_avg[$key]="${r_avg[$key]:-} $avg"
+				r_p99[$key]="${r_p99[$key]:-} $p99"
+				for d in forwarder pgbouncer foreshard; do
+					kill -0 "${pid[$d]}" 2>/dev/null || { say "$d died during the run"; exit 1; }
+				done
+			done
+		done
+		cfg=$((cfg + 1))
+	done
+done
+
+# Proof that the proxied runs went through the proxies: what each one counted.
+fs_queries=$(console "SHOW STATS" | sed -n 's/^queries|//p' || true)
+pgb_queries=$(psql -X --csv "host=127.0.0.1 port=$pgb_port user=foreshard dbname=pgbouncer sslmode=disable" \
+	-c "SHOW STATS" 2>/dev/null |
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "total_query_count") col = i }
+		 NR > 1 && $1 == "foreshard" { print $col }' || true)
+say "foreshard relayed ${fs_queries:-an unknown number of} statements, PgBouncer ${pgb_queries:-an unknown number of} (SHOW STATS)"
+for t in foreshard pgbouncer forwarder; do
+	stop_target "$t"
+done
+
+# Mean of a space-separated list of numbers ("null" entries skipped), and the list as JSON items.
+mean() { awk -v l="$1" 'BEGIN { m = split(l, v, " "); for (i = 1; i <= m; i++) if (v[i] != "null") { s += v[i]; n++ }
+			       if (n) printf "%.3f", s / n; else printf "null" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || b == 0) printf "null"; else printf "%.3f", a / b }'; }
+join() { awk -v l="$1" 'BEGIN { m = split(l, v, " "); for (i = 1; i <= m; i++) printf "%s%s", (i > 1 ? "," : ""), v[i] }'; }
+
+echo
+printf '%-16s %7s  %-10s %12s %10s %10s\n' workload clients target tps avg_ms p99_ms
+for w in $workloads; do
+	for c in $clients_list; do
+		for t in "${targets[@]}"; do
+			key=$w/$c/$t
+			printf '%-16s %7s  %-10s %12.1f %10s %10s\n' "$w" "$c" "$t" \
+				"$(mean "${r_tps[$key]}")" "$(mean "${r_avg[$key]}")" "$(mean "${r_p99[$key]}")"
+		done
+	done
+done
+echo
+printf '%-16s %7s  %14s %14s %14s %14s\n' workload clients fs/pgbouncer fs/direct fs/forwarder 'p99 fs/pgb'
+results=""
+declare -A logsum=([pgbouncer]=0 [direct]=0 [forwarder]=0) rat=()
+nratio=0
+for w in $workloads; do
+	for c in $clients_list; do
+		fs=$(mean "${r_tps[$w/$c/foreshard]}")
+		for t in pgbouncer direct forwarder; do
+			rat[$t]=$(ratio "$fs" "$(mean "${r_tps[$w/$c/$t]}")")
+			logsum[$t]=$(awk -v s="${logsum[$t]}" -v x="${rat[$t]}" \
+				'BEGIN { if (s == "null" || x == "null") printf "null"; else printf "%.9f", s + log(x) }')
+		done
+		nratio=$((nratio + 1))
+		p99r=$(ratio "$(mean "${r_p99[$w/$c/foreshard]}")" "$(mean "${r_p99[$w/$c/pgbouncer]}")")
+		printf '%-16s %7s  %14s %14s %14s %14s\n' "$w" "$c" "${rat[pgbouncer]}" "${rat[direct]}" \
+			"${rat[forwarder]}" "$p99r"
+		entry="{\"workload\": \"$w\", \"clients\": $c"
+		for t in "${targets[@]}"; do
+			key=$w/$c/$t
+			entry+=", \"$t\": {\"tps\": [$(join "${r_tps[$key]}")], \"avg_ms\": [$(join "${r_avg[$key]}")], \"p99_ms\": [$(join "${r_p99[$key]}")], \"tps_mean\": $(mean "${r_tps[$key]}"), \"avg_ms_mean\": $(mean "${r_avg[$key]}"), \"p99_ms_mean\": $(mean "${r_p99[$key]}")}"
+		done
+		entry+=", \"fs_pgbouncer\": ${rat[pgbouncer]}, \"fs_direct\": ${rat[direct]}, \"fs_forwarder\": ${rat[forwarder]}}"
+		results+="${results:+, }$entry"
+	done
+done
+declare -A geo=()
+for t in pgbouncer direct forwarder; do
+	geo[$t]=$(awk -v s="${logsum[$t]}" -v n="$nratio" 'BEGIN { if (s == "null") printf "null"; else printf "%.3f", exp(s / n) }')
+done
+printf '%-16s %7s  %14s %14s %14s\n' geomean '' "${geo[pgbouncer]}" "${geo[direct]}" "${geo[forwarder]}"
+echo
+printf '{"bench": "proxy", "upstream": "%s", "duration_s": %s, "rounds": %s, "scale": %s, "pgbench_threads": %s, "workers": %s, "cores": %s, "results": [%s], "geomean_fs_pgbouncer": %s, "geomean_fs_direct": %s, "geomean_fs_forwarder": %s}\n' \
+	"$upstream" "$duration" "$rounds" "$scale" "$threads" "$workers" "$cores" "$results" \
+	"${geo[pgbouncer]}" "${geo[direct]}" "${geo[forwarder]}"
