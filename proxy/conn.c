@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -41,7 +42,7 @@ static pthread_once_t inspect_once = PTHREAD_ONCE_INIT;
 static void init_inspect_tables(void)
 {
 	const char *up = "QPBESFCcf";
-	const char *down = "ZCsIE";
+	const char *down = "KZCsIE";
 
 	for (const char *p = up; *p; p++)
 		up_inspect[(unsigned char)*p] = true;
@@ -58,8 +59,9 @@ static void server_read_cb(struct bufferevent *bev, void *arg);
 static void side_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void server_event_cb(struct bufferevent *bev, short what, void *arg);
-static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, uint32_t len);
-static enum proxy_frame_verdict inspect_down(void *ctx, const unsigned char *msg, uint32_t len);
+static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len);
+static void unread_up(void *ctx, unsigned char type);
+static enum proxy_frame_verdict inspect_down(void *ctx, unsigned char *msg, uint32_t len);
 
 static void counter_add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -103,8 +105,12 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 		free(c);
 		return;
 	}
-	c->up = (struct proxy_stream){
-	        .inspect = up_inspect, .fn = inspect_up, .ctx = c, .oversized = &w->c.oversized};
+
+	c->up = (struct proxy_stream){.inspect = up_inspect,
+	                              .fn = inspect_up,
+	                              .ctx = c,
+	                              .oversized = &w->c.oversized,
+	                              .unread_fn = unread_up};
 	c->down = (struct proxy_stream){.inspect = down_inspect,
 	                                .fn = inspect_down,
 	                                .ctx = c,
@@ -255,23 +261,56 @@ static void cancel_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_free(bev);
 }
 
-/* Relays a CancelRequest on a connection of its own; the server's key is the client's. */
-static void forward_cancel(struct proxy_conn *c, const unsigned char *pkt, size_t len)
+/* Sends a CancelRequest for the server backend (pid, secret) on a connection of its own. */
+static void send_cancel(struct proxy_worker *w, int32_t pid, int32_t secret)
+{
+	struct proxy *p = w->proxy;
+	struct bufferevent *bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	unsigned char pkt[16];
+
+	if (!bev)
+		return;
+	proxy_put_be32(pkt, sizeof(pkt));
+	proxy_put_be32(pkt + 4, PROXY_CANCEL_CODE);
+	proxy_put_be32(pkt + 8, (uint32_t)pid);
+	proxy_put_be32(pkt + 12, (uint32_t)secret);
+	evbuffer_add(bufferevent_get_output(bev), pkt, sizeof(pkt));
+	/* the server closes the connection after reading the request; so do we */
+	bufferevent_setcb(bev, NULL, NULL, cancel_event_cb, NULL);
+	if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->server_addr,
+	                               (int)p->server_addrlen) < 0)
+		bufferevent_free(bev);
+	else
+		bufferevent_enable(bev, EV_READ);
+}
+
+void proxy_conn_cancel(struct proxy_worker *w, int32_t pid, uint32_t secret)
+{
+	/* cancels are rare: a scan beats keeping an index up to date on every connect */
+	for (struct proxy_conn *c = w->conns; c; c = c->next) {
+		if (c->have_key && c->server_pid == pid && c->key_secret == secret) {
+			send_cancel(w, c->server_pid, c->server_secret);
+			return;
+		}
+	}
+	/* no such session here: PostgreSQL ignores unknown keys too */
+}
+
+/*
+ * A CancelRequest may reach any worker: this one looks at its own connections and asks every
+ * other worker to look at theirs, then closes the cancel connection as PostgreSQL does.
+ */
+static void route_cancel(struct proxy_conn *c, uint32_t pid, uint32_t secret)
 {
 	struct proxy *p = c->w->proxy;
-	struct bufferevent *bev = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct proxy_cmd cmd = {.kind = PROXY_CMD_CANCEL, .pid = (int32_t)pid, .secret = secret};
 
-	if (bev) {
-		evbuffer_add(bufferevent_get_output(bev), pkt, len);
-		/* the server closes the connection after reading the request; so do we */
-		bufferevent_setcb(bev, NULL, NULL, cancel_event_cb, NULL);
-		if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->server_addr,
-		                               (int)p->server_addrlen) < 0)
-			bufferevent_free(bev);
-		else
-			bufferevent_enable(bev, EV_READ);
+	proxy_conn_cancel(c->w, (int32_t)pid, secret);
+	for (int i = 0; i < p->n_workers; i++) {
+		if (&p->workers[i] != c->w && !fs_mailbox_send(&p->workers[i].mbox, &cmd))
+			conn_log(FS_LOG_WARN, c, "cancel request not passed to busy worker %d", i);
 	}
-	proxy_conn_close(c, "cancel request relayed");
+	proxy_conn_close(c, "cancel request routed");
 }
 
 /* Whether v spells false the way PostgreSQL's parse_bool reads it ("off", "no", "f", "0"...). */
@@ -313,7 +352,7 @@ static void handle_startup(struct proxy_conn *c)
 			bufferevent_write(c->cl, "N", 1);
 			continue;
 		case PROXY_STARTUP_CANCEL:
-			forward_cancel(c, pkt, st.len);
+			route_cancel(c, st.cancel_pid, st.cancel_key);
 			return;
 		case PROXY_STARTUP_UNSUPPORTED:
 			fail_client(c, "0A000", "foreshard: unsupported frontend protocol version");
@@ -659,7 +698,7 @@ static void bind_params(struct proxy_conn *c, struct proxy_reader *r, const char
 	parser_bind(c->w->parser, prep, nparam, vals, lens, fmts, &c->portal);
 }
 
-static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, uint32_t len)
+static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct proxy_conn *c = ctx;
 	struct proxy_worker *w = c->w;
@@ -786,6 +825,45 @@ static enum proxy_frame_verdict inspect_up(void *ctx, const unsigned char *msg, 
 	return PROXY_FRAME_FORWARD;
 }
 
+/*
+ * A statement message too big to read (over PROXY_INSPECT_MAX) goes through unclassified (fail
+ * open: the database's locks still protect a cutover), but what it implies for the connection's
+ * state is still recorded: a Query or FunctionCall will be answered by ReadyForQuery, and a
+ * Parse or Bind replaces what the unnamed statement or portal was.
+ */
+static void unread_up(void *ctx, unsigned char type)
+{
+	struct proxy_conn *c = ctx;
+
+	switch (type) {
+	case 'Q': {
+		struct proxy_flight *f = flight_push(c, PROXY_FLIGHT_QUERY);
+
+		c->pending_sync++;
+		c->queries++;
+		counter_add(&c->w->c.queries, 1);
+		if (f) {
+			f->start_us = fs_mono_us();
+			f->start_wall_us = fs_wall_us();
+		}
+		break;
+	}
+	case 'F':
+		c->pending_sync++;
+		flight_push(c, PROXY_FLIGHT_SYNC);
+		break;
+	case 'P':
+		c->unnamed.parsed = false; /* a named one keeps its old template: profiling only */
+		batch_begin(c);
+		break;
+	case 'B':
+		c->portal.n_access = 0;
+		c->portal.template_id = 0;
+		batch_begin(c);
+		break;
+	}
+}
+
 /* ---- server -> client inspection ---- */
 
 static void ready_for_query(struct proxy_conn *c, char status)
@@ -816,7 +894,26 @@ static void ready_for_query(struct proxy_conn *c, char status)
 	}
 }
 
-static enum proxy_frame_verdict inspect_down(void *ctx, const unsigned char *msg, uint32_t len)
+/*
+ * Keeps the server's BackendKeyData and gives the client the same pid with a secret of
+ * foreshard's own. The pid stays real, so that it matches pg_backend_pid() and the sender of
+ * notifications; the secret is what lets the worker that owns the session recognise a cancel,
+ * whichever worker receives it.
+ */
+static void replace_backend_key(struct proxy_conn *c, unsigned char *key)
+{
+	uint32_t secret;
+
+	c->server_pid = (int32_t)proxy_be32(key);
+	c->server_secret = (int32_t)proxy_be32(key + 4);
+	if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret))
+		secret = (uint32_t)fs_mono_us() ^ (uint32_t)(uintptr_t)c;
+	c->key_secret = secret;
+	c->have_key = true;
+	proxy_put_be32(key + 4, secret);
+}
+
+static enum proxy_frame_verdict inspect_down(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct proxy_conn *c = ctx;
 	struct proxy_flight *f = flight_head(c);
@@ -824,6 +921,10 @@ static enum proxy_frame_verdict inspect_down(void *ctx, const unsigned char *msg
 
 	proxy_reader_init(&r, msg + 5, len - 5);
 	switch (msg[0]) {
+	case 'K':
+		if (len == 13)
+			replace_backend_key(c, msg + 5);
+		break;
 	case 'Z':
 		ready_for_query(c, (char)proxy_read_u8(&r));
 		break;

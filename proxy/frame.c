@@ -38,6 +38,8 @@ enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuff
 		if (!s->inspect[hdr[0]] || len >= PROXY_INSPECT_MAX) {
 			if (s->inspect[hdr[0]] && s->oversized)
 				atomic_fetch_add_explicit(s->oversized, 1, memory_order_relaxed);
+			if (s->inspect[hdr[0]] && s->unread_fn)
+				s->unread_fn(s->ctx, hdr[0]);
 			s->remaining = (uint64_t)len + 1;
 			continue;
 		}

@@ -28,9 +28,10 @@ enum proxy_frame_verdict {
 
 /*
  * Called for every message whose type the stream inspects, with the whole message (type byte
- * included) contiguous in msg, len bytes. May not touch the buffers.
+ * included) contiguous in msg, len bytes. It may rewrite bytes of the message in place (for
+ * example the keys in BackendKeyData) but not change its length, and may not touch the buffers.
  */
-typedef enum proxy_frame_verdict (*proxy_frame_inspect_fn)(void *ctx, const unsigned char *msg,
+typedef enum proxy_frame_verdict (*proxy_frame_inspect_fn)(void *ctx, unsigned char *msg,
                                                            uint32_t len);
 
 /* Per-direction splitter state. */
@@ -40,6 +41,12 @@ struct proxy_stream {
 	proxy_frame_inspect_fn fn;   /* the inspector */
 	void *ctx;                   /* its argument */
 	_Atomic uint64_t *oversized; /* counts inspected messages streamed unread (too big) */
+	/*
+	 * Optional: told the type of each inspected message streamed unread because it is too big,
+	 * before any of it moves, so that the owner's bookkeeping can follow (a Query still ends in
+	 * ReadyForQuery). It cannot hold the message.
+	 */
+	void (*unread_fn)(void *ctx, unsigned char type);
 };
 
 enum proxy_stream_status {

@@ -123,6 +123,9 @@ static void handle_cmd(struct proxy_worker *w, const struct proxy_cmd *cmd)
 	case PROXY_CMD_RESUME:
 		remove_pause(w, cmd->table_id);
 		break;
+	case PROXY_CMD_CANCEL:
+		proxy_conn_cancel(w, cmd->pid, cmd->secret);
+		break;
 	case PROXY_CMD_STOP_ACCEPT:
 		/* closing the socket (not just disabling it) makes new connects fail at once */
 		if (w->listener)

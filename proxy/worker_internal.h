@@ -30,13 +30,16 @@ enum proxy_cmd_kind {
 	PROXY_CMD_PAUSE = 0,   /* hold new statements touching table_id */
 	PROXY_CMD_RESUME,      /* release them */
 	PROXY_CMD_STOP_ACCEPT, /* stop accepting new clients (shutdown drain) */
+	PROXY_CMD_CANCEL,      /* a CancelRequest for one of this worker's connections */
 	PROXY_CMD_STOP,        /* close everything and leave the event loop */
 };
 
 struct proxy_cmd {
 	enum proxy_cmd_kind kind;
-	uint16_t table_id; /* a catalog id or PROXY_PAUSE_ALL */
-	uint64_t seq;      /* PAUSE sequence number to acknowledge */
+	uint16_t table_id; /* PAUSE, RESUME: a catalog id or PROXY_PAUSE_ALL */
+	uint64_t seq;      /* PAUSE: sequence number to acknowledge */
+	int32_t pid;       /* CANCEL: the server backend's pid, as the client knows it */
+	uint32_t secret;   /* CANCEL: the secret foreshard gave that client */
 };
 
 /* A table this worker is holding statements for. */
@@ -106,6 +109,10 @@ struct proxy_conn {
 	uint64_t held_since_us; /* monotonic */
 	bool closing;           /* closes once the client's output is written */
 	bool refuse;            /* over max_client_conn: refused after its start-up packet */
+	uint32_t key_secret;    /* the cancel secret foreshard gave the client instead */
+	int32_t server_pid;     /* the backend's pid (the client sees the same) */
+	int32_t server_secret;  /* the backend's own cancel secret, never shown to the client */
+	bool have_key;          /* the server sent BackendKeyData */
 	struct proxy_flight flights[PROXY_INFLIGHT]; /* ring of statements awaiting completion */
 	uint32_t flight_head, flight_count;
 	bool flights_lost;              /* overflowed: profiling resumes at the next idle point */
@@ -135,6 +142,11 @@ struct proxy_worker {
 	uint64_t cat_version;                     /* slot version cat came from */
 	struct proxy_conn *conns;                 /* all connections */
 	struct proxy_conn *held_head, *held_tail; /* connections holding a statement, FIFO */
+	struct proxy_conn **slots; /* connections by slot, for cancel routing; NULL = free */
+	uint32_t n_slots;          /* slots in use or used before (high-water mark) */
+	uint32_t cap_slots;        /* allocated entries */
+	uint32_t *free_slots;      /* stack of released slot numbers */
+	uint32_t n_free_slots;
 	struct proxy_pause paused[PROXY_MAX_PAUSED];
 	int n_paused;
 	uint64_t want_seq;          /* latest PAUSE seq received */
@@ -170,6 +182,12 @@ void proxy_conn_close(struct proxy_conn *c, const char *reason);
 void proxy_conn_unhold(struct proxy_conn *c);
 /* True when the open transaction of c touched table_id (any table for PROXY_PAUSE_ALL). */
 bool proxy_conn_busy_with(const struct proxy_conn *c, uint16_t table_id);
+
+/*
+ * conn.c: relays a CancelRequest to the server for this worker's connection to backend pid whose
+ * client was given secret, if there is one.
+ */
+void proxy_conn_cancel(struct proxy_worker *w, int32_t pid, uint32_t secret);
 
 /* worker.c */
 /* Sets up w around an already bound listening socket (taken over). False with err. */

@@ -56,7 +56,7 @@ static size_t chunk(struct harness *h)
 	}
 }
 
-static enum proxy_frame_verdict inspect(void *ctx, const unsigned char *msg, uint32_t len)
+static enum proxy_frame_verdict inspect(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct harness *h = ctx;
 	size_t at = h->emitted + evbuffer_get_length(h->out);

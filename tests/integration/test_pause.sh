@@ -44,6 +44,16 @@ wait "$c" || fail "held extended query failed: $(cat "$TEST_DIR/c.out")"
 [ "$(stat held_total)" -ge 2 ] || fail "held_total is $(stat held_total)"
 [ "$(db -At -c 'SELECT val FROM events WHERE id = 1')" = 1 ] || fail "the transaction's update was lost"
 
+echo "a query too big to inspect (over 1 MB) still counts as running"
+big=$(head -c 1500000 /dev/zero | tr '\0' x)
+printf "SELECT pg_sleep(2), length('%s');\n" "$big" | fsql -At >"$TEST_DIR/big.out" 2>&1 &
+bigq=$!
+for _ in $(seq 1 30); do console -c 'SHOW CLIENTS' | grep -q '|active|' && break; sleep 0.1; done
+console -c 'SHOW CLIENTS' | grep -q '|active|' || fail "a 1.5 MB query in progress shows as idle: $(console -c 'SHOW CLIENTS')"
+wait "$bigq" || fail "the big query failed: $(head -c 300 "$TEST_DIR/big.out")"
+grep -q '|1500000$' "$TEST_DIR/big.out" || fail "the big query's result is wrong: $(head -c 300 "$TEST_DIR/big.out")"
+[ "$(stat oversized_unread)" -ge 1 ] || fail "oversized message not counted"
+
 echo "PAUSE of an unknown table is refused with a clear message"
 if console -c 'PAUSE nosuch' 2>"$TEST_DIR/err"; then fail "PAUSE of an unknown table succeeded"; fi
 grep -q "not managed by foreshard" "$TEST_DIR/err" || fail "unclear error: $(cat "$TEST_DIR/err")"

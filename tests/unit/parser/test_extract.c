@@ -550,6 +550,14 @@ Test(extract, params_binary, .init = setup, .fini = teardown)
 	            (const int16_t[]){1, 1}, &st);
 	expect_access(q, &st, 0, &(struct want){TS, R, RANGE, "2024-01-01", "2024-01-01"});
 
+	/* a date too far out for microseconds in 64 bits (found by fuzzing): dropped, no overflow */
+	q = "SELECT * FROM ts_events WHERE ts = $1";
+	parser_prepare(p, q, strlen(q), &prep);
+	parser_bind(p, &prep, 1,
+	            (const char *[]){(const char[]){0x7f, (char)0xff, (char)0xff, (char)0xfe}},
+	            (const int32_t[]){4}, (const int16_t[]){1}, &st);
+	expect_access(q, &st, 0, &(struct want){TS, R, NONE, NULL, NULL});
+
 	q = "SELECT * FROM names WHERE name = $1";
 	parser_prepare(p, q, strlen(q), &prep);
 	parser_bind(p, &prep, 1, (const char *[]){"bin"}, (const int32_t[]){3},

@@ -16,7 +16,7 @@ struct seen {
 	int hold_at;       /* hold the message with this index once (-1: never) */
 };
 
-static enum proxy_frame_verdict record(void *ctx, const unsigned char *msg, uint32_t len)
+static enum proxy_frame_verdict record(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct seen *s = ctx;
 
