@@ -662,40 +662,16 @@ static void copy_in_end(struct proxy_conn *c)
 	}
 }
 
-#define PARAMS_MAX 256 /* Bind parameters decoded for key extraction; more are relayed unread */
-
 static void bind_params(struct proxy_conn *c, struct proxy_reader *r, const char *stmt_name)
 {
 	const struct parser_prepared *prep = find_prepared(c, stmt_name, false);
-	const char *vals[PARAMS_MAX];
-	int32_t lens[PARAMS_MAX];
-	int16_t fmts[PARAMS_MAX];
-	int16_t nfmt, nparam;
-	int16_t fmt_all = 0;
+	struct proxy_bind_params bp;
 
 	c->portal.n_access = 0;
 	c->portal.template_id = 0;
-	if (!prep || !prep->parsed)
+	if (!prep || !prep->parsed || !proxy_read_bind_params(r, &bp))
 		return;
-	nfmt = proxy_read_i16(r);
-	if (nfmt < 0 || nfmt > PARAMS_MAX)
-		return;
-	for (int i = 0; i < nfmt; i++)
-		fmts[i] = proxy_read_i16(r);
-	if (nfmt == 1)
-		fmt_all = fmts[0];
-	nparam = proxy_read_i16(r);
-	if (nparam < 0 || nparam > PARAMS_MAX || (nfmt > 1 && nfmt != nparam))
-		return;
-	for (int i = 0; i < nparam; i++) {
-		lens[i] = proxy_read_i32(r);
-		vals[i] = lens[i] > 0 ? (const char *)proxy_read_bytes(r, (size_t)lens[i]) : "";
-		if (nfmt <= 1)
-			fmts[i] = fmt_all;
-	}
-	if (r->bad)
-		return;
-	parser_bind(c->w->parser, prep, nparam, vals, lens, fmts, &c->portal);
+	parser_bind(c->w->parser, prep, bp.n, bp.vals, bp.lens, bp.formats, &c->portal);
 }
 
 static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len)

@@ -113,6 +113,32 @@ const char *proxy_read_str(struct proxy_reader *r)
 	return s;
 }
 
+bool proxy_read_bind_params(struct proxy_reader *r, struct proxy_bind_params *out)
+{
+	int16_t nfmt = proxy_read_i16(r), nparam;
+	int16_t fmt_all = 0;
+
+	if (nfmt < 0 || nfmt > PROXY_BIND_PARAMS_MAX)
+		return false;
+	for (int i = 0; i < nfmt; i++)
+		out->formats[i] = proxy_read_i16(r);
+	if (nfmt == 1)
+		fmt_all = out->formats[0];
+	nparam = proxy_read_i16(r);
+	if (nparam < 0 || nparam > PROXY_BIND_PARAMS_MAX || (nfmt > 1 && nfmt != nparam))
+		return false;
+	for (int i = 0; i < nparam; i++) {
+		out->lens[i] = proxy_read_i32(r);
+		out->vals[i] = out->lens[i] > 0
+		                       ? (const char *)proxy_read_bytes(r, (size_t)out->lens[i])
+		                       : "";
+		if (nfmt <= 1)
+			out->formats[i] = fmt_all;
+	}
+	out->n = nparam;
+	return !r->bad;
+}
+
 uint32_t proxy_tag_rows(const char *tag)
 {
 	const char *sp = strrchr(tag, ' ');

@@ -139,5 +139,23 @@ struct proxy_startup {
 enum proxy_startup_kind proxy_startup_parse(const unsigned char *pkt, size_t len,
                                             struct proxy_startup *out);
 
+#define PROXY_BIND_PARAMS_MAX 256 /* Bind parameters decoded; a Bind with more is not decoded */
+
+/* The parameters of a Bind message, as parser_bind takes them. */
+struct proxy_bind_params {
+	int n;                                   /* parameters */
+	const char *vals[PROXY_BIND_PARAMS_MAX]; /* each points into the message */
+	int32_t lens[PROXY_BIND_PARAMS_MAX];     /* bytes; -1 is SQL NULL */
+	int16_t formats[PROXY_BIND_PARAMS_MAX];  /* per parameter: 0 text, 1 binary */
+};
+
+/*
+ * Reads a Bind message's format codes and parameter values at the reader's cursor (just after
+ * the portal and statement names), giving every parameter its own format code as the protocol
+ * defines (none = all text, one = the same for all). Returns false when the message is
+ * malformed or has more than PROXY_BIND_PARAMS_MAX parameters.
+ */
+bool proxy_read_bind_params(struct proxy_reader *r, struct proxy_bind_params *out);
+
 /* Rows count at the end of a CommandComplete tag ("INSERT 0 5", "SELECT 3"), 0 if none. */
 uint32_t proxy_tag_rows(const char *tag);

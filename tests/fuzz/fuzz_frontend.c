@@ -15,8 +15,7 @@
 #include "tests/fuzz/fuzz_catalog.h"
 #include "tests/fuzz/fuzz_stream.h"
 
-#define PARAMS_MAX 256 /* as in conn.c: more Bind parameters are relayed unread */
-#define NAMED_MAX 8    /* named statements kept; later ones are not profiled */
+#define NAMED_MAX 8 /* named statements kept; later ones are not profiled */
 
 /* A connection's view of its prepared statements, as far as the decoder needs one. */
 struct session {
@@ -46,39 +45,17 @@ static struct parser_prepared *find_prepared(struct session *s, const char *name
 	return &s->named[free_slot];
 }
 
-/* Bind's formats and values, read and checked as conn.c's bind_params does. */
+/* The unnamed portal's statement from a Bind, as conn.c's bind_params keeps it. */
 static void bind_params(struct session *s, struct proxy_reader *r, const char *stmt_name)
 {
 	const struct parser_prepared *prep = find_prepared(s, stmt_name, false);
-	const char *vals[PARAMS_MAX];
-	int32_t lens[PARAMS_MAX];
-	int16_t fmts[PARAMS_MAX];
-	int16_t nfmt, nparam;
-	int16_t fmt_all = 0;
+	struct proxy_bind_params bp;
 
 	s->portal.n_access = 0;
 	s->portal.template_id = 0;
-	if (!prep || !prep->parsed)
+	if (!prep || !prep->parsed || !proxy_read_bind_params(r, &bp))
 		return;
-	nfmt = proxy_read_i16(r);
-	if (nfmt < 0 || nfmt > PARAMS_MAX)
-		return;
-	for (int i = 0; i < nfmt; i++)
-		fmts[i] = proxy_read_i16(r);
-	if (nfmt == 1)
-		fmt_all = fmts[0];
-	nparam = proxy_read_i16(r);
-	if (nparam < 0 || nparam > PARAMS_MAX || (nfmt > 1 && nfmt != nparam))
-		return;
-	for (int i = 0; i < nparam; i++) {
-		lens[i] = proxy_read_i32(r);
-		vals[i] = lens[i] > 0 ? (const char *)proxy_read_bytes(r, (size_t)lens[i]) : "";
-		if (nfmt <= 1)
-			fmts[i] = fmt_all;
-	}
-	if (r->bad)
-		return;
-	parser_bind(s->parser, prep, nparam, vals, lens, fmts, &s->portal);
+	parser_bind(s->parser, prep, bp.n, bp.vals, bp.lens, bp.formats, &s->portal);
 }
 
 static enum proxy_frame_verdict decode(void *ctx, const unsigned char *msg, uint32_t len)

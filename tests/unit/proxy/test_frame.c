@@ -164,3 +164,56 @@ Test(frame, reader_refuses_to_run_past_the_end)
 	cr_assert_eq(proxy_tag_rows("SELECT 7"), 7);
 	cr_assert_eq(proxy_tag_rows("BEGIN"), 0);
 }
+
+/* Appends a big-endian 16- or 32-bit value. */
+static size_t put16(unsigned char *p, int16_t v)
+{
+	p[0] = (unsigned char)((uint16_t)v >> 8);
+	p[1] = (unsigned char)v;
+	return 2;
+}
+
+Test(frame, bind_params_expand_format_codes)
+{
+	unsigned char b[64];
+	size_t n = 0;
+	struct proxy_reader r;
+	struct proxy_bind_params bp;
+
+	/* one format code (binary) for two parameters: 4-byte 7 and a NULL */
+	n += put16(b + n, 1);
+	n += put16(b + n, 1);
+	n += put16(b + n, 2);
+	proxy_put_be32(b + n, 4);
+	n += 4;
+	memcpy(b + n, "\0\0\0\7", 4);
+	n += 4;
+	proxy_put_be32(b + n, (uint32_t)-1);
+	n += 4;
+	proxy_reader_init(&r, b, n);
+	cr_assert(proxy_read_bind_params(&r, &bp));
+	cr_assert_eq(bp.n, 2);
+	cr_assert_eq(bp.formats[0], 1);
+	cr_assert_eq(bp.formats[1], 1, "a single format code applies to every parameter");
+	cr_assert_eq(bp.lens[0], 4);
+	cr_assert_arr_eq(bp.vals[0], "\0\0\0\7", 4);
+	cr_assert_eq(bp.lens[1], -1);
+
+	/* two format codes for three parameters: malformed */
+	n = 0;
+	n += put16(b + n, 2);
+	n += put16(b + n, 0);
+	n += put16(b + n, 1);
+	n += put16(b + n, 3);
+	proxy_reader_init(&r, b, n);
+	cr_assert_not(proxy_read_bind_params(&r, &bp));
+
+	/* a value longer than the message: malformed */
+	n = 0;
+	n += put16(b + n, 0);
+	n += put16(b + n, 1);
+	proxy_put_be32(b + n, 100);
+	n += 4;
+	proxy_reader_init(&r, b, n);
+	cr_assert_not(proxy_read_bind_params(&r, &bp));
+}
