@@ -32,6 +32,8 @@ enum conf_type {
 	CONF_T_DOUBLE,    /* finite double > 0 */
 	CONF_T_MODE,      /* enum conf_mode by name */
 	CONF_T_LOG_LEVEL, /* enum fs_log_level by name */
+	CONF_T_SSLMODE,   /* enum fs_sslmode by name */
+	CONF_T_BOOL,      /* bool: on/off, true/false, yes/no, 1/0 */
 };
 
 /*
@@ -55,6 +57,7 @@ static bool check_server_host(const char *v, char *why, size_t whylen);
 static bool check_control_dir(const char *v, char *why, size_t whylen);
 static bool check_dsn(const char *v, char *why, size_t whylen);
 static bool check_tables(const char *v, char *why, size_t whylen);
+static bool check_tls_protocols(const char *v, char *why, size_t whylen);
 
 #define FIELD_SIZE(f) sizeof(((struct fs_conf *)0)->f)
 #define KEY_STR(f, chk)                                                                            \
@@ -84,6 +87,20 @@ static const struct conf_key conf_keys[] = {
         KEY_INT(CONF_T_U32, parser_cache_entries, 1, 1u << 20),
         KEY_INT(CONF_T_U32, max_client_conn, 1, 1000000),
         KEY_INT(CONF_T_U32, shutdown_timeout_s, 0, 86400),
+        KEY_INT(CONF_T_U32, server_connect_timeout, 0, 86400),
+        KEY_INT(CONF_T_U32, client_idle_timeout, 0, 31536000),
+        KEY_INT(CONF_T_U32, query_wait_timeout, 0, 86400),
+        KEY_OTHER(CONF_T_SSLMODE, client_tls_sslmode),
+        KEY_STR(client_tls_cert_file, NULL),
+        KEY_STR(client_tls_key_file, NULL),
+        KEY_STR(client_tls_ca_file, NULL),
+        KEY_STR(client_tls_protocols, check_tls_protocols),
+        KEY_OTHER(CONF_T_SSLMODE, server_tls_sslmode),
+        KEY_STR(server_tls_ca_file, NULL),
+        KEY_STR(server_tls_cert_file, NULL),
+        KEY_STR(server_tls_key_file, NULL),
+        KEY_STR(server_tls_protocols, check_tls_protocols),
+        KEY_OTHER(CONF_T_BOOL, tls_passthrough),
 
         KEY_STR(manage_dsn, check_dsn),
         KEY_STR(tables, check_tables),
@@ -144,6 +161,14 @@ void conf_defaults(struct fs_conf *c)
 	c->parser_cache_entries = 4096;
 	c->max_client_conn = 1000;
 	c->shutdown_timeout_s = 30;
+	c->server_connect_timeout = 15;
+	c->client_idle_timeout = 0;
+	c->query_wait_timeout = 120;
+	c->client_tls_sslmode = FS_SSLMODE_DISABLE;
+	strcpy(c->client_tls_protocols, "secure");
+	c->server_tls_sslmode = FS_SSLMODE_PREFER;
+	strcpy(c->server_tls_protocols, "secure");
+	c->tls_passthrough = false;
 
 	c->manage_dsn[0] = '\0';
 	c->tables[0] = '\0';
@@ -242,6 +267,32 @@ static bool check_tables(const char *v, char *why, size_t whylen)
 			return true;
 		p += len + 1;
 	}
+}
+
+static bool check_tls_protocols(const char *v, char *why, size_t whylen)
+{
+	unsigned set;
+
+	return fs_tls_protocols_parse(v, &set, why, whylen);
+}
+
+/* PostgreSQL's spellings of a boolean setting. */
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	static const char *const no[] = {"off", "false", "no", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
 }
 
 static const struct conf_key *conf_key_find(const char *name)
@@ -376,6 +427,22 @@ static bool conf_apply(struct fs_conf *c, const char *where, const char *name, c
 		if (!fs_log_level_parse(value, (enum fs_log_level *)field)) {
 			snprintf(err, errlen,
 			         "%s: %s: expected error, warn, info or debug, got '%s'", where,
+			         k->name, value);
+			return false;
+		}
+		return true;
+	case CONF_T_SSLMODE:
+		if (!fs_sslmode_parse(value, (enum fs_sslmode *)field)) {
+			snprintf(err, errlen,
+			         "%s: %s: expected disable, allow, prefer, require, verify-ca or "
+			         "verify-full, got '%s'",
+			         where, k->name, value);
+			return false;
+		}
+		return true;
+	case CONF_T_BOOL:
+		if (!parse_bool(value, (bool *)field)) {
+			snprintf(err, errlen, "%s: %s: expected on or off, got '%s'", where,
 			         k->name, value);
 			return false;
 		}
@@ -572,6 +639,49 @@ static bool same_host(const char *listen, const char *server)
 	return listen_local && server_local;
 }
 
+/* The TLS rules that involve several keys; the files themselves are read by the proxy. */
+static bool validate_tls(const struct fs_conf *c, char *err, size_t errlen)
+{
+	if (c->client_tls_sslmode != FS_SSLMODE_DISABLE &&
+	    (c->client_tls_cert_file[0] == '\0' || c->client_tls_key_file[0] == '\0')) {
+		snprintf(
+		        err, errlen,
+		        "client_tls_sslmode = %s needs client_tls_cert_file and client_tls_key_file "
+		        "(the certificate and key foreshard presents to clients)",
+		        fs_sslmode_str(c->client_tls_sslmode));
+		return false;
+	}
+	if (c->client_tls_sslmode >= FS_SSLMODE_VERIFY_CA && c->client_tls_ca_file[0] == '\0') {
+		snprintf(err, errlen,
+		         "client_tls_sslmode = %s needs client_tls_ca_file (the CA that signs the "
+		         "client certificates to accept)",
+		         fs_sslmode_str(c->client_tls_sslmode));
+		return false;
+	}
+	if (c->server_tls_sslmode >= FS_SSLMODE_VERIFY_CA && c->server_tls_ca_file[0] == '\0') {
+		snprintf(err, errlen,
+		         "server_tls_sslmode = %s needs server_tls_ca_file (the CA that signs the "
+		         "PostgreSQL server's certificate)",
+		         fs_sslmode_str(c->server_tls_sslmode));
+		return false;
+	}
+	if ((c->server_tls_cert_file[0] == '\0') != (c->server_tls_key_file[0] == '\0')) {
+		snprintf(err, errlen,
+		         "server_tls_cert_file and server_tls_key_file go together: set both (to "
+		         "present a client certificate to the server) or neither");
+		return false;
+	}
+	if (c->tls_passthrough && c->client_tls_sslmode != FS_SSLMODE_DISABLE) {
+		snprintf(
+		        err, errlen,
+		        "tls_passthrough = on relays clients' TLS sessions to the server, so foreshard "
+		        "cannot also terminate them: set client_tls_sslmode = disable (or "
+		        "tls_passthrough = off)");
+		return false;
+	}
+	return true;
+}
+
 bool conf_validate(const struct fs_conf *c, char *err, size_t errlen)
 {
 	char why[512];
@@ -633,6 +743,14 @@ bool conf_validate(const struct fs_conf *c, char *err, size_t errlen)
 				return false;
 			}
 			break;
+		case CONF_T_SSLMODE:
+			if ((unsigned)*(const enum fs_sslmode *)field > FS_SSLMODE_VERIFY_FULL) {
+				snprintf(err, errlen, "%s: expected an sslmode", k->name);
+				return false;
+			}
+			break;
+		case CONF_T_BOOL:
+			break;
 		}
 	}
 	if (c->listen_port == c->control_port) {
@@ -664,7 +782,7 @@ bool conf_validate(const struct fs_conf *c, char *err, size_t errlen)
 		         c->lock_timeout_ms, c->pause_timeout_ms);
 		return false;
 	}
-	return true;
+	return validate_tls(c, err, errlen);
 }
 
 int conf_changed_keys(const struct fs_conf *a, const struct fs_conf *b, const char **out, int max)

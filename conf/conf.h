@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/log.h"
+#include "common/tlsconf.h"
 
 enum conf_mode {
 	CONF_MODE_OBSERVE = 0, /* profile and forecast only */
@@ -36,11 +37,27 @@ struct fs_conf {
 	uint32_t workers;      /* proxy worker threads; 0 = number of cores (default) */
 	char control_dir[256]; /* directory of the console socket; default /tmp */
 	uint16_t control_port; /* console socket is control_dir/.s.PGSQL.<port>; default 7433 */
-	enum fs_log_level log_level;   /* error | warn | info | debug; default info */
-	uint32_t profile_ring_size;    /* events per worker ring; default 65536 */
-	uint32_t parser_cache_entries; /* templates cached per worker; default 4096 */
-	uint32_t max_client_conn;      /* client connections at once; more are refused; 1000 */
-	uint32_t shutdown_timeout_s;   /* SIGTERM waits this long for clients to leave; 30 */
+	enum fs_log_level log_level;     /* error | warn | info | debug; default info */
+	uint32_t profile_ring_size;      /* events per worker ring; default 65536 */
+	uint32_t parser_cache_entries;   /* templates cached per worker; default 4096 */
+	uint32_t max_client_conn;        /* client connections at once; more are refused; 1000 */
+	uint32_t shutdown_timeout_s;     /* SIGTERM waits this long for clients to leave; 30 */
+	uint32_t server_connect_timeout; /* s for the server to answer a new connection; 15 */
+	uint32_t client_idle_timeout;    /* s a client may sit idle outside a transaction; 0 */
+	uint32_t query_wait_timeout;     /* s a statement may be held by a pause; 120 */
+
+	/* TLS (PgBouncer's key names); files are re-read on SIGHUP */
+	enum fs_sslmode client_tls_sslmode; /* client leg; default disable */
+	char client_tls_cert_file[256];     /* foreshard's certificate towards clients */
+	char client_tls_key_file[256];      /* its private key */
+	char client_tls_ca_file[256];       /* CA that signs client certificates (verify-*) */
+	char client_tls_protocols[64];      /* default secure (TLS 1.2 and 1.3) */
+	enum fs_sslmode server_tls_sslmode; /* server leg; default prefer */
+	char server_tls_ca_file[256];       /* CA that signs the server's certificate */
+	char server_tls_cert_file[256];     /* optional client certificate towards the server */
+	char server_tls_key_file[256];      /* its private key */
+	char server_tls_protocols[64];      /* default secure */
+	bool tls_passthrough; /* relay clients' TLS sessions to the server unopened; off */
 
 	/* orchestrator */
 	char manage_dsn[512];         /* libpq conninfo for catalog reads and DDL; required */

@@ -120,6 +120,8 @@ static bool show_stats(void *ctx, const char *arg, struct proxy_console_result *
 	STAT("held_total", s.held_total);
 	STAT("max_hold_ms", s.max_hold_us / 1000);
 	STAT("server_errors", s.server_errors);
+	STAT("clients_tls", s.clients_tls);
+	STAT("clients_passthrough", s.clients_passthrough);
 	STAT("managed_tables", cat ? cat->n_tables : 0);
 	STAT("catalog_version", cat ? cat->version : 0);
 #undef STAT
@@ -138,7 +140,8 @@ static bool show_clients(void *ctx, const char *arg, struct proxy_console_result
 	(void)arg;
 	(void)err;
 	(void)errlen;
-	COLUMNS(r, "worker", "addr", "user", "database", "state", "txn", "queries", "connected");
+	COLUMNS(r, "worker", "addr", "user", "database", "state", "txn", "tls", "queries",
+	        "connected");
 	for (int i = 0; i < proxy_workers(a->proxy); i++) {
 		struct proxy_clients_snap *s = (struct proxy_clients_snap *)fs_snap_acquire(
 		        proxy_clients_slot(a->proxy, i));
@@ -150,7 +153,7 @@ static bool show_clients(void *ctx, const char *arg, struct proxy_console_result
 			snprintf(w, sizeof(w), "%u", c->worker);
 			snprintf(q, sizeof(q), "%" PRIu64, c->queries);
 			fmt_ms(c->connect_ms, at, sizeof(at));
-			ROW(r, w, c->addr, c->user, c->database, c->state, txn, q, at);
+			ROW(r, w, c->addr, c->user, c->database, c->state, txn, c->tls, q, at);
 		}
 		if (s)
 			fs_snap_release(&s->snap);

@@ -89,10 +89,72 @@ struct daemon {
 	uint64_t drain_deadline_us; /* monotonic; 0 when not draining */
 };
 
+/* Loads the TLS settings of a configuration (certificates, keys, CAs). NULL with err. */
+static struct proxy_tls *load_tls(const struct fs_conf *cf, char *err, size_t errlen)
+{
+	struct proxy_tls_config tc = {
+	        .client_mode = cf->client_tls_sslmode,
+	        .client_cert_file = cf->client_tls_cert_file,
+	        .client_key_file = cf->client_tls_key_file,
+	        .client_ca_file = cf->client_tls_ca_file,
+	        .client_protocols = cf->client_tls_protocols,
+	        .server_mode = cf->server_tls_sslmode,
+	        .server_ca_file = cf->server_tls_ca_file,
+	        .server_cert_file = cf->server_tls_cert_file,
+	        .server_key_file = cf->server_tls_key_file,
+	        .server_protocols = cf->server_tls_protocols,
+	        .passthrough = cf->tls_passthrough,
+	};
+
+	return proxy_tls_new(&tc, cf->server_host, err, errlen);
+}
+
+static struct proxy_timeouts timeouts(const struct fs_conf *cf)
+{
+	return (struct proxy_timeouts){
+	        .server_connect = cf->server_connect_timeout,
+	        .client_idle = cf->client_idle_timeout,
+	        .query_wait = cf->query_wait_timeout,
+	};
+}
+
+/* Keys SIGHUP applies at once (besides log_level and mode, which have their own handling). */
+static bool reloadable(const char *key)
+{
+	return !strncmp(key, "client_tls_", 11) || !strncmp(key, "server_tls_", 11) ||
+	       !strcmp(key, "tls_passthrough") || !strcmp(key, "server_connect_timeout") ||
+	       !strcmp(key, "client_idle_timeout") || !strcmp(key, "query_wait_timeout");
+}
+
+/* Takes the values of the reloadable keys from next into the configuration in force. */
+static void copy_reloadable(struct fs_conf *cf, const struct fs_conf *next)
+{
+	cf->server_connect_timeout = next->server_connect_timeout;
+	cf->client_idle_timeout = next->client_idle_timeout;
+	cf->query_wait_timeout = next->query_wait_timeout;
+	cf->client_tls_sslmode = next->client_tls_sslmode;
+	memcpy(cf->client_tls_cert_file, next->client_tls_cert_file,
+	       sizeof(cf->client_tls_cert_file));
+	memcpy(cf->client_tls_key_file, next->client_tls_key_file, sizeof(cf->client_tls_key_file));
+	memcpy(cf->client_tls_ca_file, next->client_tls_ca_file, sizeof(cf->client_tls_ca_file));
+	memcpy(cf->client_tls_protocols, next->client_tls_protocols,
+	       sizeof(cf->client_tls_protocols));
+	cf->server_tls_sslmode = next->server_tls_sslmode;
+	memcpy(cf->server_tls_ca_file, next->server_tls_ca_file, sizeof(cf->server_tls_ca_file));
+	memcpy(cf->server_tls_cert_file, next->server_tls_cert_file,
+	       sizeof(cf->server_tls_cert_file));
+	memcpy(cf->server_tls_key_file, next->server_tls_key_file, sizeof(cf->server_tls_key_file));
+	memcpy(cf->server_tls_protocols, next->server_tls_protocols,
+	       sizeof(cf->server_tls_protocols));
+	cf->tls_passthrough = next->tls_passthrough;
+}
+
 /*
- * SIGHUP: reads the configuration again. An invalid file changes nothing. Of a valid one,
- * log_level and mode take effect at once; other changed keys are named in the log as needing a
- * restart, and keep their running values.
+ * SIGHUP: reads the configuration again. An invalid file changes nothing, and neither do TLS
+ * files that cannot be loaded. Of a valid one, log_level, mode, the timeouts and the TLS settings
+ * take effect at once (the TLS files are re-read even when their names did not change: that is
+ * how certificates are rotated); other changed keys are named in the log as needing a restart,
+ * and keep their running values.
  */
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
@@ -109,6 +171,17 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 		       "SIGHUP: configuration not reloaded, keeping the running one: %s", err);
 		return;
 	}
+	struct proxy_tls *tls = load_tls(&next, err, sizeof(err));
+	struct proxy_timeouts to = timeouts(&next);
+
+	if (!tls) {
+		fs_log(FS_LOG_ERROR,
+		       "SIGHUP: configuration not reloaded, keeping the running one: %s", err);
+		return;
+	}
+	proxy_set_tls(d->proxy, tls);
+	proxy_tls_unref(tls);
+	proxy_set_timeouts(d->proxy, &to);
 	n = conf_changed_keys(&d->cf, &next, changed, 64);
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(changed[i], "log_level")) {
@@ -117,14 +190,16 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 		} else if (!strcmp(changed[i], "mode")) {
 			d->cf.mode = next.mode;
 			atomic_store(d->mode, (int)next.mode);
-		} else {
+		} else if (!reloadable(changed[i])) {
 			fs_log(FS_LOG_WARN, "SIGHUP: %s changed; restart foreshard to apply it",
 			       changed[i]);
 			continue;
 		}
 		fs_log(FS_LOG_INFO, "SIGHUP: %s changed", changed[i]);
 	}
-	fs_log(FS_LOG_INFO, "SIGHUP: configuration reloaded (%d key(s) differ)", n);
+	copy_reloadable(&d->cf, &next);
+	fs_log(FS_LOG_INFO, "SIGHUP: configuration reloaded (%d key(s) differ); TLS files re-read",
+	       n);
 }
 
 static void drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -226,8 +301,12 @@ int main(int argc, char **argv)
 	_Atomic int mode;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
+	struct proxy_tls *tls;
+
 	parse_args(argc, argv, &d.args);
-	if (!load_config(&d.args, &d.cf, err, sizeof(err))) {
+	/* a certificate that cannot be loaded is a configuration error like any other */
+	if (!load_config(&d.args, &d.cf, err, sizeof(err)) ||
+	    !(tls = load_tls(&d.cf, err, sizeof(err)))) {
 		fprintf(stderr, "foreshard: %s\n", err);
 		return 2;
 	}
@@ -252,9 +331,12 @@ int main(int argc, char **argv)
 	        .parser_cache = d.cf.parser_cache_entries,
 	        .pause_limit_ms = d.cf.pause_timeout_ms * 2,
 	        .max_client_conn = d.cf.max_client_conn,
+	        .timeouts = timeouts(&d.cf),
+	        .tls = tls,
 	};
 	struct proxy *proxy = proxy_create(&pc, &catalog_slot, err, sizeof(err));
 
+	proxy_tls_unref(tls); /* the proxy holds its own reference */
 	if (!proxy)
 		die("proxy", err);
 

@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -41,18 +42,14 @@ static pthread_once_t inspect_once = PTHREAD_ONCE_INIT;
 
 static void init_inspect_tables(void)
 {
-	const char *up = "QPBESFCcf";
-	const char *down = "KZCsIE";
+	const char *up = "QPBESFCcfp";
+	const char *down = "KZCsIER";
 
 	for (const char *p = up; *p; p++)
 		up_inspect[(unsigned char)*p] = true;
 	for (const char *p = down; *p; p++)
 		down_inspect[(unsigned char)*p] = true;
 }
-
-#define conn_log(level, c, fmt, ...)                                                               \
-	fs_log(level, "C-%p %s %s/%s: " fmt, (void *)(c), (c)->addr, (c)->user, (c)->database,     \
-	       ##__VA_ARGS__)
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
 static void server_read_cb(struct bufferevent *bev, void *arg);
@@ -105,6 +102,7 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 		free(c);
 		return;
 	}
+	c->tls = proxy_tls_acquire(w->proxy);
 
 	c->up = (struct proxy_stream){.inspect = up_inspect,
 	                              .fn = inspect_up,
@@ -115,7 +113,7 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	                                .fn = inspect_down,
 	                                .ctx = c,
 	                                .oversized = &w->c.oversized};
-	bufferevent_setcb(c->cl, client_read_cb, side_write_cb, client_event_cb, c);
+	proxy_conn_attach_client(c, c->cl);
 	bufferevent_enable(c->cl, EV_READ | EV_WRITE);
 	c->next = w->conns;
 	if (w->conns)
@@ -149,7 +147,7 @@ void proxy_conn_close(struct proxy_conn *c, const char *reason)
 	struct proxy_worker *w = c->w;
 
 	if (reason)
-		conn_log(FS_LOG_DEBUG, c, "closing: %s", reason);
+		proxy_conn_log(FS_LOG_DEBUG, c, "closing: %s", reason);
 	if (c->held)
 		unlink_held(c);
 	if (c->prev)
@@ -165,6 +163,8 @@ void proxy_conn_close(struct proxy_conn *c, const char *reason)
 	for (int i = 0; i < c->n_named; i++)
 		free(c->named[i].name);
 	free(c->named);
+	free(c->startup);
+	proxy_tls_unref(c->tls);
 	free(c);
 	atomic_fetch_sub_explicit(&w->c.clients_active, 1, memory_order_relaxed);
 	/* its transaction, if any, is gone with the server connection */
@@ -189,14 +189,15 @@ static void close_after_flush(struct proxy_conn *c)
 	bufferevent_disable(c->cl, EV_READ);
 }
 
-/* Sends an ErrorResponse to the client and closes once it is written. */
-static void fail_client(struct proxy_conn *c, const char *sqlstate, const char *msg)
+void proxy_conn_fail(struct proxy_conn *c, const char *sqlstate, const char *msg)
 {
+	if (c->held)
+		unlink_held(c); /* a resume must not pump a connection that is going away */
 	if (proxy_errmsg_fatal(bufferevent_get_output(c->cl), sqlstate, msg) < 0) {
 		proxy_conn_close(c, "out of memory");
 		return;
 	}
-	conn_log(FS_LOG_INFO, c, "refused: %s", msg);
+	proxy_conn_log(FS_LOG_INFO, c, "refused: %s", msg);
 	close_after_flush(c);
 }
 
@@ -207,10 +208,41 @@ static void apply_backpressure(struct bufferevent *from, struct bufferevent *to)
 		bufferevent_disable(from, EV_READ);
 }
 
+/*
+ * Sends what a pump left in the worker's scratch buffer to the bufferevent `to`. When to is a
+ * plain socket with nothing queued, the bytes are written at once with one writev instead of being
+ * queued until the loop reports the socket writable: per message that saves a loop iteration and
+ * the two epoll_ctl calls that arm and disarm the write event. What the socket does not take, and
+ * everything bound for TLS or behind queued output, goes through the bufferevent as usual (in
+ * order). Leaves the scratch buffer empty. False when out of memory.
+ */
+static bool flush_scratch(struct proxy_conn *c, struct bufferevent *to, bool plain)
+{
+	struct evbuffer *scratch = c->w->scratch;
+	struct evbuffer *out = bufferevent_get_output(to);
+
+	if (evbuffer_get_length(scratch) == 0)
+		return true;
+	/* a write error is left for the bufferevent's own write to report */
+	if (plain && evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(scratch, bufferevent_getfd(to));
+	if (evbuffer_add_buffer(out, scratch) == 0)
+		return true;
+	evbuffer_drain(scratch, evbuffer_get_length(scratch));
+	return false;
+}
+
 static void pump_up(struct proxy_conn *c)
 {
-	switch (proxy_stream_pump(&c->up, bufferevent_get_input(c->cl),
-	                          bufferevent_get_output(c->sv))) {
+	enum proxy_stream_status st =
+	        proxy_stream_pump(&c->up, bufferevent_get_input(c->cl), c->w->scratch);
+
+	/* what came before a held or refused message is still the server's */
+	if (!flush_scratch(c, c->sv, !c->server_tls)) {
+		proxy_conn_close(c, "out of memory");
+		return;
+	}
+	switch (st) {
 	case PROXY_STREAM_OK:
 		apply_backpressure(c->cl, c->sv);
 		break;
@@ -219,177 +251,22 @@ static void pump_up(struct proxy_conn *c)
 		bufferevent_disable(c->cl, EV_READ);
 		break;
 	case PROXY_STREAM_BAD:
-		proxy_conn_close(c, "client protocol violation");
+		if (c->fail_msg)
+			proxy_conn_fail(c, "28000", c->fail_msg);
+		else
+			proxy_conn_close(c, "client protocol violation");
 		break;
 	}
 }
 
-static void server_connected(struct proxy_conn *c)
+void proxy_conn_relay_start(struct proxy_conn *c)
 {
 	c->state = PROXY_CONN_RELAY;
+	c->idle_since_us = fs_mono_us();
 	bufferevent_enable(c->sv, EV_READ | EV_WRITE);
 	bufferevent_enable(c->cl, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(c->cl)) > 0)
 		pump_up(c);
-}
-
-static void connect_server(struct proxy_conn *c, const unsigned char *startup, size_t len)
-{
-	struct proxy *p = c->w->proxy;
-
-	c->sv = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->sv) {
-		fail_client(c, "53200", "foreshard: out of memory");
-		return;
-	}
-	bufferevent_setcb(c->sv, server_read_cb, side_write_cb, server_event_cb, c);
-	/* queued now, sent as soon as the connection is up */
-	evbuffer_add(bufferevent_get_output(c->sv), startup, len);
-	c->state = PROXY_CONN_CONNECTING;
-	bufferevent_disable(c->cl, EV_READ);
-	if (bufferevent_socket_connect(c->sv, (struct sockaddr *)&p->server_addr,
-	                               (int)p->server_addrlen) < 0) {
-		counter_add(&c->w->c.server_errors, 1);
-		fail_client(c, "08006", "foreshard: cannot connect to the PostgreSQL server");
-	}
-}
-
-static void cancel_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		bufferevent_free(bev);
-}
-
-/* Sends a CancelRequest for the server backend (pid, secret) on a connection of its own. */
-static void send_cancel(struct proxy_worker *w, int32_t pid, int32_t secret)
-{
-	struct proxy *p = w->proxy;
-	struct bufferevent *bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	unsigned char pkt[16];
-
-	if (!bev)
-		return;
-	proxy_put_be32(pkt, sizeof(pkt));
-	proxy_put_be32(pkt + 4, PROXY_CANCEL_CODE);
-	proxy_put_be32(pkt + 8, (uint32_t)pid);
-	proxy_put_be32(pkt + 12, (uint32_t)secret);
-	evbuffer_add(bufferevent_get_output(bev), pkt, sizeof(pkt));
-	/* the server closes the connection after reading the request; so do we */
-	bufferevent_setcb(bev, NULL, NULL, cancel_event_cb, NULL);
-	if (bufferevent_socket_connect(bev, (struct sockaddr *)&p->server_addr,
-	                               (int)p->server_addrlen) < 0)
-		bufferevent_free(bev);
-	else
-		bufferevent_enable(bev, EV_READ);
-}
-
-void proxy_conn_cancel(struct proxy_worker *w, int32_t pid, uint32_t secret)
-{
-	/* cancels are rare: a scan beats keeping an index up to date on every connect */
-	for (struct proxy_conn *c = w->conns; c; c = c->next) {
-		if (c->have_key && c->server_pid == pid && c->key_secret == secret) {
-			send_cancel(w, c->server_pid, c->server_secret);
-			return;
-		}
-	}
-	/* no such session here: PostgreSQL ignores unknown keys too */
-}
-
-/*
- * A CancelRequest may reach any worker: this one looks at its own connections and asks every
- * other worker to look at theirs, then closes the cancel connection as PostgreSQL does.
- */
-static void route_cancel(struct proxy_conn *c, uint32_t pid, uint32_t secret)
-{
-	struct proxy *p = c->w->proxy;
-	struct proxy_cmd cmd = {.kind = PROXY_CMD_CANCEL, .pid = (int32_t)pid, .secret = secret};
-
-	proxy_conn_cancel(c->w, (int32_t)pid, secret);
-	for (int i = 0; i < p->n_workers; i++) {
-		if (&p->workers[i] != c->w && !fs_mailbox_send(&p->workers[i].mbox, &cmd))
-			conn_log(FS_LOG_WARN, c, "cancel request not passed to busy worker %d", i);
-	}
-	proxy_conn_close(c, "cancel request routed");
-}
-
-/* Whether v spells false the way PostgreSQL's parse_bool reads it ("off", "no", "f", "0"...). */
-static bool is_false(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0)
-		return false;
-	return strncasecmp(v, "false", n) == 0 || strncasecmp(v, "no", n) == 0 ||
-	       (n > 1 && strncasecmp(v, "off", n) == 0) || strcmp(v, "0") == 0;
-}
-
-static uint32_t w_max_client_conn(const struct proxy_conn *c)
-{
-	return c->w->proxy->cfg.max_client_conn;
-}
-
-static void handle_startup(struct proxy_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->cl);
-
-	while (c->state == PROXY_CONN_STARTUP) {
-		size_t avail = evbuffer_get_length(in);
-		size_t n = avail < PROXY_STARTUP_MAX ? avail : PROXY_STARTUP_MAX;
-		const unsigned char *pkt;
-		struct proxy_startup st;
-
-		if (avail < 8)
-			return;
-		pkt = evbuffer_pullup(in, (ev_ssize_t)n);
-		switch (proxy_startup_parse(pkt, n, &st)) {
-		case PROXY_STARTUP_NEED_MORE:
-			return;
-		case PROXY_STARTUP_SSL:
-		case PROXY_STARTUP_GSSENC:
-			/* no encryption yet: the client may go on in plain text or give up */
-			evbuffer_drain(in, st.len);
-			bufferevent_write(c->cl, "N", 1);
-			continue;
-		case PROXY_STARTUP_CANCEL:
-			route_cancel(c, st.cancel_pid, st.cancel_key);
-			return;
-		case PROXY_STARTUP_UNSUPPORTED:
-			fail_client(c, "0A000", "foreshard: unsupported frontend protocol version");
-			return;
-		case PROXY_STARTUP_BAD:
-			proxy_conn_close(c, st.reason);
-			return;
-		case PROXY_STARTUP_MESSAGE:
-			break;
-		}
-		snprintf(c->user, sizeof(c->user), "%s", st.user);
-		snprintf(c->database, sizeof(c->database), "%s", st.database);
-		/*
-		 * A replication connection's CopyBoth streams and replication commands bypass
-		 * everything the proxy tracks: the relay cannot serve it.
-		 */
-		if (st.replication && !is_false(st.replication)) {
-			evbuffer_drain(in, st.len);
-			fail_client(c, "0A000",
-			            "foreshard: replication connections are not supported through "
-			            "foreshard; connect to the PostgreSQL server directly");
-			return;
-		}
-		if (c->refuse) {
-			char msg[128];
-
-			snprintf(msg, sizeof(msg),
-			         "sorry, too many clients already (max_client_conn = %u)",
-			         w_max_client_conn(c));
-			evbuffer_drain(in, st.len);
-			fail_client(c, "53300", msg);
-			return;
-		}
-		connect_server(c, pkt, st.len);
-		evbuffer_drain(in, st.len);
-		conn_log(FS_LOG_DEBUG, c, "start-up relayed");
-	}
 }
 
 static void client_read_cb(struct bufferevent *bev, void *arg)
@@ -397,32 +274,51 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 	struct proxy_conn *c = arg;
 
 	(void)bev;
-	if (c->state == PROXY_CONN_STARTUP)
-		handle_startup(c);
-	else if (c->state == PROXY_CONN_RELAY && !c->held)
-		pump_up(c);
+	if (c->state == PROXY_CONN_RELAY) {
+		if (!c->held)
+			pump_up(c);
+	} else if (c->state == PROXY_CONN_TUNNEL) {
+		proxy_startup_tunnel(c, c->cl, c->sv);
+	} else if (c->state == PROXY_CONN_STARTUP) {
+		proxy_startup_client_read(c);
+	}
 }
 
 /* Relays what the server sent. Returns false when that closed (and freed) the connection. */
 static bool pump_down(struct proxy_conn *c)
 {
-	switch (proxy_stream_pump(&c->down, bufferevent_get_input(c->sv),
-	                          bufferevent_get_output(c->cl))) {
-	case PROXY_STREAM_OK:
+	enum proxy_stream_status st =
+	        proxy_stream_pump(&c->down, bufferevent_get_input(c->sv), c->w->scratch);
+
+	if (!flush_scratch(c, c->cl, !c->client_tls)) {
+		proxy_conn_close(c, "out of memory");
+		return false;
+	}
+	if (st == PROXY_STREAM_OK) {
 		apply_backpressure(c->sv, c->cl);
 		return true;
-	case PROXY_STREAM_HELD: /* the server side never holds */
-	case PROXY_STREAM_BAD:
-		break;
 	}
+	/* HELD cannot happen: the server side never holds */
 	proxy_conn_close(c, "server protocol violation");
 	return false;
 }
 
 static void server_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct proxy_conn *c = arg;
+
 	(void)bev;
-	pump_down(arg);
+	if (c->sv_timer) {
+		/* the server answered: server_connect_timeout is over */
+		bufferevent_set_timeouts(c->sv, NULL, NULL);
+		c->sv_timer = false;
+	}
+	if (c->state == PROXY_CONN_RELAY)
+		pump_down(c);
+	else if (c->state == PROXY_CONN_TUNNEL)
+		proxy_startup_tunnel(c, c->sv, c->cl);
+	else
+		proxy_startup_server_read(c);
 }
 
 /* Output drained below the low watermark: resume reading the opposite side. */
@@ -435,7 +331,7 @@ static void side_write_cb(struct bufferevent *bev, void *arg)
 			proxy_conn_close(c, NULL); /* the last message is out */
 		return;
 	}
-	if (c->state != PROXY_CONN_RELAY)
+	if (c->state != PROXY_CONN_RELAY && c->state != PROXY_CONN_TUNNEL)
 		return;
 	if (bev == c->sv && !c->held)
 		bufferevent_enable(c->cl, EV_READ);
@@ -446,10 +342,22 @@ static void side_write_cb(struct bufferevent *bev, void *arg)
 static void client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
+	char reason[160];
 
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		proxy_conn_close(c, what & BEV_EVENT_EOF ? "client closed" : "client error");
+	if ((what & BEV_EVENT_CONNECTED) && c->state == PROXY_CONN_CLIENT_TLS) {
+		proxy_startup_client_tls_done(c);
+		return;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (c->state == PROXY_CONN_CLIENT_TLS) {
+		proxy_tls_error(bufferevent_get_openssl_error(bev), "connection closed", reason,
+		                sizeof(reason));
+		proxy_conn_log(FS_LOG_INFO, c, "TLS handshake with the client failed: %s", reason);
+		proxy_conn_close(c, NULL);
+		return;
+	}
+	proxy_conn_close(c, what & BEV_EVENT_EOF ? "client closed" : "client error");
 }
 
 static void server_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -458,24 +366,74 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		server_connected(c);
+		/* TCP is up (the queued packet goes out) or the TLS handshake finished */
+		if (c->state == PROXY_CONN_CONNECTING)
+			proxy_conn_relay_start(c);
+		else if (c->state == PROXY_CONN_SERVER_TLS)
+			proxy_startup_server_ready(c);
 		return;
 	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		if (c->state == PROXY_CONN_CONNECTING) {
-			counter_add(&c->w->c.server_errors, 1);
-			fail_client(c, "08006",
-			            "foreshard: cannot connect to the PostgreSQL server; check "
-			            "server_host and server_port");
-			return;
-		}
-		if (what & BEV_EVENT_ERROR)
-			counter_add(&c->w->c.server_errors, 1);
-		/* pass on whatever the server said last (e.g. a FATAL), then close */
-		conn_log(FS_LOG_DEBUG, c, "%s",
-		         what & BEV_EVENT_EOF ? "server closed" : "server error");
-		if (pump_down(c))
-			close_after_flush(c);
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+		return;
+	/* before the relay, or connected but silent past server_connect_timeout */
+	if ((c->state != PROXY_CONN_RELAY && c->state != PROXY_CONN_TUNNEL) ||
+	    (what & BEV_EVENT_TIMEOUT)) {
+		proxy_startup_server_failed(c, what);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		counter_add(&c->w->c.server_errors, 1);
+	/* pass on whatever the server said last (e.g. a FATAL), then close */
+	proxy_conn_log(FS_LOG_DEBUG, c, "%s",
+	               what & BEV_EVENT_EOF ? "server closed" : "server error");
+	if (c->state == PROXY_CONN_TUNNEL) {
+		proxy_startup_tunnel(c, c->sv, c->cl);
+		close_after_flush(c);
+	} else if (pump_down(c)) {
+		close_after_flush(c);
+	}
+}
+
+void proxy_conn_attach_client(struct proxy_conn *c, struct bufferevent *bev)
+{
+	bufferevent_setcb(bev, client_read_cb, side_write_cb, client_event_cb, c);
+}
+
+void proxy_conn_attach_server(struct proxy_conn *c, struct bufferevent *bev)
+{
+	bufferevent_setcb(bev, server_read_cb, side_write_cb, server_event_cb, c);
+}
+
+/*
+ * Once a second from the worker's tick: closes a client idle past client_idle_timeout, or one
+ * whose statement a pause has held past query_wait_timeout, with an error that names the setting.
+ */
+void proxy_conn_tick(struct proxy_conn *c, uint64_t now_us)
+{
+	struct proxy *p = c->w->proxy;
+	uint32_t idle = atomic_load_explicit(&p->client_idle_timeout, memory_order_relaxed);
+	uint32_t wait = atomic_load_explicit(&p->query_wait_timeout, memory_order_relaxed);
+	char msg[160];
+
+	if (c->state != PROXY_CONN_RELAY || c->closing)
+		return;
+	if (c->held && wait && now_us - c->held_since_us > (uint64_t)wait * 1000000) {
+		snprintf(
+		        msg, sizeof(msg),
+		        "foreshard: the statement waited longer than query_wait_timeout (%u s) for "
+		        "a pause to end",
+		        wait);
+		proxy_conn_fail(c, "57014", msg);
+		return;
+	}
+	if (idle && !c->held && c->pending_sync == 0 && c->txn == 'I' && c->flight_count == 0 &&
+	    now_us - c->idle_since_us > (uint64_t)idle * 1000000) {
+		snprintf(
+		        msg, sizeof(msg),
+		        "foreshard: closing the connection after client_idle_timeout (%u s) without "
+		        "a statement",
+		        idle);
+		proxy_conn_fail(c, "57P05", msg);
 	}
 }
 
@@ -674,6 +632,32 @@ static void bind_params(struct proxy_conn *c, struct proxy_reader *r, const char
 	parser_bind(c->w->parser, prep, bp.n, bp.vals, bp.lens, bp.formats, &c->portal);
 }
 
+/*
+ * SASLInitialResponse of a client whose TLS session ends at foreshard. SCRAM channel binding
+ * (tls-server-end-point) hashes the certificate the client saw, which is foreshard's; the server
+ * hashes its own. Unless the two are the same certificate, the server would refuse the login with
+ * a message about a check the user cannot see, so foreshard refuses it first and says why:
+ * a client that picked SCRAM-SHA-256-PLUS, or one that announced binding support ('y') to a
+ * server that has TLS and therefore insists on binding.
+ */
+static enum proxy_frame_verdict check_channel_binding(struct proxy_conn *c, struct proxy_reader *r)
+{
+	const char *mech = proxy_read_str(r);
+	int32_t n = proxy_read_i32(r);
+	const unsigned char *gs2 = n > 0 ? proxy_read_bytes(r, 1) : NULL;
+	bool plus = strcmp(mech, "SCRAM-SHA-256-PLUS") == 0;
+	bool announced = gs2 && gs2[0] == 'y';
+
+	if (c->same_cert || !(plus || (announced && c->server_tls)))
+		return PROXY_FRAME_FORWARD;
+	c->fail_msg = "foreshard: SCRAM channel binding cannot span foreshard: the client's TLS "
+	              "session ends at foreshard, whose certificate differs from the PostgreSQL "
+	              "server's. Connect with channel_binding=disable, give foreshard the server's "
+	              "certificate and key (client_tls_cert_file, client_tls_key_file), or set "
+	              "server_tls_sslmode = disable";
+	return PROXY_FRAME_CLOSE;
+}
+
 static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct proxy_conn *c = ctx;
@@ -787,6 +771,11 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 	case 'f': /* CopyFail */
 		copy_in_end(c);
 		return PROXY_FRAME_FORWARD;
+	case 'p': /* an authentication answer */
+		if (!c->sasl_check)
+			return PROXY_FRAME_FORWARD;
+		c->sasl_check = false;
+		return check_channel_binding(c, &r);
 	case 'C': {
 		char kind = (char)proxy_read_u8(&r);
 		const char *name = proxy_read_str(&r);
@@ -861,6 +850,7 @@ static void ready_for_query(struct proxy_conn *c, char status)
 		c->pending_sync--;
 	if (c->pending_sync == 0 && status == 'I') {
 		c->n_txn_tables = 0;
+		c->idle_since_us = fs_mono_us();
 		if (c->flights_lost) {
 			/* idle with nothing outstanding: profiling can start afresh */
 			c->flight_count = 0;
@@ -897,6 +887,11 @@ static enum proxy_frame_verdict inspect_down(void *ctx, unsigned char *msg, uint
 
 	proxy_reader_init(&r, msg + 5, len - 5);
 	switch (msg[0]) {
+	case 'R':
+		/* AuthenticationSASL: the client's next message names the mechanism it picked */
+		if (len >= 9 && proxy_be32(msg + 5) == PROXY_AUTH_SASL)
+			c->sasl_check = c->client_tls;
+		break;
 	case 'K':
 		if (len == 13)
 			replace_backend_key(c, msg + 5);

@@ -97,6 +97,7 @@ static inline void proxy_put_be32(unsigned char *p, uint32_t v)
 #define PROXY_SSL_CODE 80877103u
 #define PROXY_GSSENC_CODE 80877104u
 #define PROXY_STARTUP_MAX 10000u /* PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
+#define PROXY_AUTH_SASL 10u      /* the code of AuthenticationSASL ('R') */
 
 /* What the first packet of a client connection (or the one after a refused SSL request) is. */
 enum proxy_startup_kind {

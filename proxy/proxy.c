@@ -92,6 +92,10 @@ struct proxy *proxy_create(const struct proxy_config *cfg, struct fs_snap_slot *
 	p->cfg = *cfg;
 	p->catalog_slot = catalog_slot;
 	atomic_init(&p->pause_seq, 0);
+	pthread_mutex_init(&p->tls_mu, NULL);
+	proxy_set_timeouts(p, &cfg->timeouts);
+	p->tls = cfg->tls;
+	proxy_tls_ref(p->tls);
 	p->workers = calloc(cfg->workers, sizeof(*p->workers));
 	p->rings = calloc(cfg->workers, sizeof(*p->rings));
 	if (!p->workers || !p->rings) {
@@ -116,6 +120,8 @@ fail:
 		proxy_worker_cleanup(&p->workers[i]);
 	free(p->workers);
 	free(p->rings);
+	proxy_tls_unref(p->tls);
+	pthread_mutex_destroy(&p->tls_mu);
 	free(p);
 	return NULL;
 }
@@ -233,10 +239,42 @@ void proxy_get_stats(struct proxy *p, struct proxy_stats *out)
 		SUM(parse_errors);
 		SUM(unkeyed);
 		SUM(cache_hits);
+		SUM(clients_tls);
+		SUM(clients_passthrough);
 #undef SUM
 		if (max_hold > out->max_hold_us)
 			out->max_hold_us = max_hold;
 	}
+}
+
+struct proxy_tls *proxy_tls_acquire(struct proxy *p)
+{
+	struct proxy_tls *t;
+
+	pthread_mutex_lock(&p->tls_mu);
+	t = p->tls;
+	proxy_tls_ref(t);
+	pthread_mutex_unlock(&p->tls_mu);
+	return t;
+}
+
+void proxy_set_tls(struct proxy *p, struct proxy_tls *t)
+{
+	struct proxy_tls *old;
+
+	proxy_tls_ref(t);
+	pthread_mutex_lock(&p->tls_mu);
+	old = p->tls;
+	p->tls = t;
+	pthread_mutex_unlock(&p->tls_mu);
+	proxy_tls_unref(old); /* freed once the last connection that uses it closes */
+}
+
+void proxy_set_timeouts(struct proxy *p, const struct proxy_timeouts *t)
+{
+	atomic_store_explicit(&p->server_connect_timeout, t->server_connect, memory_order_relaxed);
+	atomic_store_explicit(&p->client_idle_timeout, t->client_idle, memory_order_relaxed);
+	atomic_store_explicit(&p->query_wait_timeout, t->query_wait, memory_order_relaxed);
 }
 
 int proxy_workers(const struct proxy *p)
@@ -252,10 +290,12 @@ struct fs_snap_slot *proxy_clients_slot(struct proxy *p, int worker)
 void proxy_destroy(struct proxy *p)
 {
 	struct proxy_cmd stop = {.kind = PROXY_CMD_STOP};
+	struct timespec nap = {0, 1000000};
 
 	for (int i = 0; i < p->n_workers; i++) {
-		if (!fs_mailbox_send(&p->workers[i].mbox, &stop))
-			event_base_loopbreak(p->workers[i].base);
+		/* the base has no lock: only the mailbox may reach the worker; a full one drains */
+		while (p->workers[i].started && !fs_mailbox_send(&p->workers[i].mbox, &stop))
+			nanosleep(&nap, NULL);
 	}
 	for (int i = 0; i < p->n_workers; i++) {
 		if (p->workers[i].started)
@@ -264,5 +304,7 @@ void proxy_destroy(struct proxy *p)
 	}
 	free(p->workers);
 	free(p->rings);
+	proxy_tls_unref(p->tls);
+	pthread_mutex_destroy(&p->tls_mu);
 	free(p);
 }

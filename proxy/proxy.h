@@ -13,6 +13,7 @@
 
 #include "common/ring.h"
 #include "common/snap.h"
+#include "proxy/tls.h"
 
 /* Pausing every statement instead of one table's (console PAUSE with no table). */
 #define PROXY_PAUSE_ALL 0xfffeu
@@ -27,23 +28,31 @@ struct proxy_config {
 	uint32_t parser_cache;    /* template cache entries per worker */
 	uint32_t pause_limit_ms;  /* a worker resumes a pause by itself after this long */
 	uint32_t max_client_conn; /* clients at once; one more is refused with 53300 */
+	struct proxy_timeouts {
+		uint32_t server_connect; /* s for a new server connection to answer; 0 = none */
+		uint32_t client_idle;    /* s a client may idle outside a transaction; 0 = none */
+		uint32_t query_wait;     /* s a statement may be held by a pause; 0 = none */
+	} timeouts;
+	struct proxy_tls *tls; /* TLS settings (proxy_tls_new); proxy_create takes a reference */
 };
 
 /* Totals over all workers, for SHOW STATS. */
 struct proxy_stats {
-	uint64_t clients_active; /* client connections open now */
-	uint64_t clients_total;  /* accepted since start */
-	uint64_t queries;        /* simple queries and extended executions relayed */
-	uint64_t parse_errors;   /* statements libpg_query rejected (relayed anyway) */
-	uint64_t unkeyed;        /* managed-table statements without a key predicate */
-	uint64_t cache_hits;     /* statements served from the template cache */
-	uint64_t events_sent;    /* profile events pushed to the rings */
-	uint64_t events_dropped; /* profile events dropped because a ring was full */
-	uint64_t oversized;      /* messages too large to inspect, relayed unread */
-	uint64_t held_now;       /* connections holding a statement for a pause */
-	uint64_t held_total;     /* statements ever held */
-	uint64_t max_hold_us;    /* longest hold */
-	uint64_t server_errors;  /* server connections that failed or closed unexpectedly */
+	uint64_t clients_active;      /* client connections open now */
+	uint64_t clients_total;       /* accepted since start */
+	uint64_t queries;             /* simple queries and extended executions relayed */
+	uint64_t parse_errors;        /* statements libpg_query rejected (relayed anyway) */
+	uint64_t unkeyed;             /* managed-table statements without a key predicate */
+	uint64_t cache_hits;          /* statements served from the template cache */
+	uint64_t events_sent;         /* profile events pushed to the rings */
+	uint64_t events_dropped;      /* profile events dropped because a ring was full */
+	uint64_t oversized;           /* messages too large to inspect, relayed unread */
+	uint64_t held_now;            /* connections holding a statement for a pause */
+	uint64_t held_total;          /* statements ever held */
+	uint64_t max_hold_us;         /* longest hold */
+	uint64_t server_errors;       /* server connections that failed or closed unexpectedly */
+	uint64_t clients_tls;         /* clients whose TLS session foreshard terminated */
+	uint64_t clients_passthrough; /* clients whose TLS session was relayed to the server */
 };
 
 /* One client for SHOW CLIENTS. */
@@ -52,7 +61,8 @@ struct proxy_client_info {
 	char addr[64];   /* client address:port */
 	char user[64];   /* from the startup packet */
 	char database[64];
-	char state[16];      /* startup, idle, active, held, closing */
+	char state[16];      /* startup, idle, active, held, passthrough */
+	char tls[12];        /* on (terminated by foreshard), off, or passthrough */
 	char txn;            /* last ReadyForQuery status: I, T or E */
 	uint64_t queries;    /* statements relayed for this client */
 	uint64_t connect_ms; /* wall clock at accept */
@@ -100,6 +110,16 @@ void proxy_resume(struct proxy *p, uint16_t table_id);
  * thread except workers.
  */
 void proxy_stop_accepting(struct proxy *p);
+
+/*
+ * Replaces the TLS settings (SIGHUP, after proxy_tls_new re-read the files); takes a reference.
+ * Clients that connect afterwards get the new ones; sessions already open keep theirs. Any thread
+ * except workers.
+ */
+void proxy_set_tls(struct proxy *p, struct proxy_tls *t);
+
+/* Applies new timeouts; connections see them at their next check. Any thread. */
+void proxy_set_timeouts(struct proxy *p, const struct proxy_timeouts *t);
 
 /* Sums the workers' counters. Any thread. */
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);

@@ -13,6 +13,8 @@
  */
 #include "proxy/worker_internal.h"
 
+#include <event2/buffer.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,9 +179,14 @@ static void publish_clients(struct proxy_worker *w)
 		memcpy(ci->database, c->database, sizeof(ci->database));
 		snprintf(ci->state, sizeof(ci->state), "%s",
 		         c->held                            ? "held"
+		         : c->state == PROXY_CONN_TUNNEL    ? "passthrough"
 		         : c->state != PROXY_CONN_RELAY     ? "startup"
 		         : c->pending_sync || c->txn != 'I' ? "active"
 		                                            : "idle");
+		snprintf(ci->tls, sizeof(ci->tls), "%s",
+		         c->passthrough  ? "passthrough"
+		         : c->client_tls ? "on"
+		                         : "off");
 		ci->txn = c->txn;
 		ci->queries = c->queries;
 		ci->connect_ms = c->connect_ms;
@@ -216,6 +223,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			i = -1; /* the array changed */
 		}
 	}
+	for (struct proxy_conn *c = w->conns, *next; c; c = next) {
+		next = c->next; /* the check may close c */
+		proxy_conn_tick(c, now);
+	}
 	publish_clients(w);
 	publish_parser_stats(w);
 }
@@ -234,6 +245,24 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	/* notice clients that vanished without a FIN (a dead host, a dropped NAT entry) */
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	proxy_conn_accept(w, fd, sa, len, full);
+}
+
+/*
+ * The worker's event base. No other thread ever touches it (commands arrive through the mailbox's
+ * eventfd), so it needs no lock; and the changelist folds the enable/disable pairs a relay makes
+ * on every message into at most one epoll_ctl per socket and loop iteration.
+ */
+static struct event_base *new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (!cfg)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 static void *worker_main(void *arg)
@@ -257,9 +286,10 @@ bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int
 	w->id = id;
 	atomic_init(&w->acked_seq, 0);
 	fs_snap_slot_init(&w->clients_slot);
-	w->base = event_base_new();
+	w->base = new_base();
 	w->parser = parser_create(p->cfg.parser_cache);
-	if (!w->base || !w->parser ||
+	w->scratch = evbuffer_new();
+	if (!w->base || !w->parser || !w->scratch ||
 	    !fs_ring_init(&w->ring, p->cfg.ring_size, sizeof(struct fs_profile_event)) ||
 	    !fs_mailbox_init(&w->mbox, 64, sizeof(struct proxy_cmd))) {
 		snprintf(err, errlen, "worker %u: out of memory", id);
@@ -296,6 +326,8 @@ void proxy_worker_cleanup(struct proxy_worker *w)
 		fs_snap_release(&w->cat->snap);
 	if (w->parser)
 		parser_destroy(w->parser);
+	if (w->scratch)
+		evbuffer_free(w->scratch);
 	fs_mailbox_cleanup(&w->mbox);
 	fs_ring_cleanup(&w->ring);
 	fs_snap_slot_cleanup(&w->clients_slot);

@@ -19,6 +19,7 @@
 #include "parser/parser.h"
 #include "proxy/frame.h"
 #include "proxy/proxy.h"
+#include "proxy/tls.h"
 
 #define PROXY_MAX_PAUSED 8            /* tables paused at once per worker */
 #define PROXY_TXN_TABLES 8            /* managed tables tracked per open transaction */
@@ -51,15 +52,20 @@ struct proxy_pause {
 /* Counters a worker updates and the console sums; relaxed atomics, written only by the owner. */
 struct proxy_counters {
 	_Atomic uint64_t clients_active, clients_total, queries, events_sent, events_dropped,
-	        oversized, held_now, held_total, max_hold_us, server_errors;
+	        oversized, held_now, held_total, max_hold_us, server_errors, clients_tls,
+	        clients_passthrough;
 	/* copied from the worker's parser once a second (the parser is not shared) */
 	_Atomic uint64_t parse_errors, unkeyed, cache_hits;
 };
 
 enum proxy_conn_state {
-	PROXY_CONN_STARTUP = 0, /* reading the client's start-up packet */
-	PROXY_CONN_CONNECTING,  /* waiting for the server connection */
-	PROXY_CONN_RELAY,       /* authenticated or authenticating: messages flow both ways */
+	PROXY_CONN_STARTUP = 0,   /* reading the client's start-up packet */
+	PROXY_CONN_CLIENT_TLS,    /* TLS handshake with the client */
+	PROXY_CONN_CONNECTING,    /* waiting for the server connection (no TLS on that leg) */
+	PROXY_CONN_SERVER_SSLREQ, /* waiting for the server's answer to an SSLRequest */
+	PROXY_CONN_SERVER_TLS,    /* TLS handshake with the server */
+	PROXY_CONN_RELAY,         /* authenticating or authenticated: messages flow both ways */
+	PROXY_CONN_TUNNEL,        /* tls_passthrough: bytes relayed unread both ways */
 };
 
 /* A statement awaiting completion, in the order the server will answer. */
@@ -108,6 +114,17 @@ struct proxy_conn {
 	bool held;              /* a statement waits in cl's input for a resume */
 	uint64_t held_since_us; /* monotonic */
 	bool closing;           /* closes once the client's output is written */
+	struct proxy_tls *tls;  /* TLS settings at accept (a reference) */
+	bool client_tls;        /* the client's TLS session ends at foreshard */
+	bool server_tls;        /* the server leg uses TLS */
+	bool same_cert;         /* the server's certificate is the one clients see */
+	bool passthrough;       /* the client's SSLRequest went to the server */
+	bool sasl_check;        /* the next 'p' is a SASLInitialResponse to check */
+	bool sv_timer;          /* server_connect_timeout armed on sv */
+	const char *fail_msg;   /* set by an inspector: refuse with this (static) message */
+	unsigned char *startup; /* the client's start-up packet while the server leg negotiates */
+	uint32_t startup_len;
+	uint64_t idle_since_us; /* monotonic: when the session last became idle */
 	bool refuse;            /* over max_client_conn: refused after its start-up packet */
 	uint32_t key_secret;    /* the cancel secret foreshard gave the client instead */
 	int32_t server_pid;     /* the backend's pid (the client sees the same) */
@@ -138,9 +155,10 @@ struct proxy_worker {
 	struct event *tick_ev;  /* once a second: clients snapshot, pause limit */
 	struct fs_ring ring;    /* profile events to the forecast thread */
 	struct parser *parser;
-	struct fs_catalog *cat;                   /* acquired catalog, or NULL */
-	uint64_t cat_version;                     /* slot version cat came from */
-	struct proxy_conn *conns;                 /* all connections */
+	struct evbuffer *scratch; /* relayed bytes on their way to a socket; empty between calls */
+	struct fs_catalog *cat;   /* acquired catalog, or NULL */
+	uint64_t cat_version;     /* slot version cat came from */
+	struct proxy_conn *conns; /* all connections */
 	struct proxy_conn *held_head, *held_tail; /* connections holding a statement, FIFO */
 	struct proxy_conn **slots; /* connections by slot, for cancel routing; NULL = free */
 	uint32_t n_slots;          /* slots in use or used before (high-water mark) */
@@ -157,6 +175,9 @@ struct proxy_worker {
 
 struct proxy {
 	struct proxy_config cfg;
+	pthread_mutex_t tls_mu; /* guards tls: workers take references, reloads swap it */
+	struct proxy_tls *tls;  /* current TLS settings */
+	_Atomic uint32_t server_connect_timeout, client_idle_timeout, query_wait_timeout;
 	struct fs_snap_slot *catalog_slot; /* borrowed */
 	struct sockaddr_storage server_addr;
 	socklen_t server_addrlen;
@@ -170,6 +191,14 @@ struct proxy {
 /* Clients connected to all workers; may lag by the accepts in flight on other workers. */
 uint64_t proxy_clients_active(struct proxy *p);
 
+/* Logs a line about connection c with its address, user and database as prefix. */
+#define proxy_conn_log(level, c, fmt, ...)                                                         \
+	fs_log(level, "C-%p %s %s/%s: " fmt, (void *)(c), (c)->addr, (c)->user, (c)->database,     \
+	       ##__VA_ARGS__)
+
+/* proxy.c: a reference to the current TLS settings (proxy_tls_unref when done). */
+struct proxy_tls *proxy_tls_acquire(struct proxy *p);
+
 /* conn.c */
 /*
  * Takes over an accepted socket. With refuse set (max_client_conn reached), the client is answered
@@ -178,6 +207,15 @@ uint64_t proxy_clients_active(struct proxy *p);
 void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen,
                        bool refuse);
 void proxy_conn_close(struct proxy_conn *c, const char *reason);
+/* Sends a FATAL ErrorResponse to the client and closes once it is written. */
+void proxy_conn_fail(struct proxy_conn *c, const char *sqlstate, const char *msg);
+/* The server connection is up (start-up packet sent or queued): messages flow from now on. */
+void proxy_conn_relay_start(struct proxy_conn *c);
+/* Sets the client-side or server-side callbacks on bev (a new one after a TLS upgrade). */
+void proxy_conn_attach_client(struct proxy_conn *c, struct bufferevent *bev);
+void proxy_conn_attach_server(struct proxy_conn *c, struct bufferevent *bev);
+/* Once a second: client_idle_timeout and query_wait_timeout. May close (free) c. */
+void proxy_conn_tick(struct proxy_conn *c, uint64_t now_us);
 /* Re-runs the client side of a connection whose statement was held; called on resume. */
 void proxy_conn_unhold(struct proxy_conn *c);
 /* True when the open transaction of c touched table_id (any table for PROXY_PAUSE_ALL). */
@@ -188,6 +226,20 @@ bool proxy_conn_busy_with(const struct proxy_conn *c, uint16_t table_id);
  * client was given secret, if there is one.
  */
 void proxy_conn_cancel(struct proxy_worker *w, int32_t pid, uint32_t secret);
+
+/* startup.c: the connection before messages flow */
+/* Reads start-up packets from the client (STARTUP state). May close (free) c. */
+void proxy_startup_client_read(struct proxy_conn *c);
+/* The client's TLS handshake finished. */
+void proxy_startup_client_tls_done(struct proxy_conn *c);
+/* Reads the server's answer to an SSLRequest (SERVER_SSLREQ state). */
+void proxy_startup_server_read(struct proxy_conn *c);
+/* The server leg is ready for the start-up packet (TLS up, or refused where allowed). */
+void proxy_startup_server_ready(struct proxy_conn *c);
+/* The server connection failed or timed out before the relay began: tells the client why. */
+void proxy_startup_server_failed(struct proxy_conn *c, short what);
+/* Passthrough: moves what from received to to, unread, with backpressure. */
+void proxy_startup_tunnel(struct proxy_conn *c, struct bufferevent *from, struct bufferevent *to);
 
 /* worker.c */
 /* Sets up w around an already bound listening socket (taken over). False with err. */

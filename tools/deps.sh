@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang-format clang-14 libclang-rt-14-dev
 	libevent-dev libssl-dev libpq-dev libpg-query-dev libprotobuf-c-dev
 	libcriterion-dev libck-dev libgsl-dev
-	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2)
+	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2 openssl)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,7 +4,9 @@
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		# below the kernel's ephemeral range (32768-60999), where outgoing connections would
+		# collide with a listener
+		p=$((10000 + RANDOM % 22000))
 		case " $* " in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"

@@ -41,6 +41,22 @@ static const char *const all_keys[] = {
         "split_threshold_rps",
         "split_min_width",
         "hysteresis_s",
+        "max_client_conn",
+        "shutdown_timeout_s",
+        "server_connect_timeout",
+        "client_idle_timeout",
+        "query_wait_timeout",
+        "client_tls_sslmode",
+        "client_tls_cert_file",
+        "client_tls_key_file",
+        "client_tls_ca_file",
+        "client_tls_protocols",
+        "server_tls_sslmode",
+        "server_tls_ca_file",
+        "server_tls_cert_file",
+        "server_tls_key_file",
+        "server_tls_protocols",
+        "tls_passthrough",
 };
 
 static char tmp_path[64];
@@ -492,6 +508,120 @@ Test(conf, validate_cross_key_rules)
 	c.lock_timeout_ms = 2000;
 	expect_invalid(&c, "lock_timeout_ms (2000) must be shorter than pause_timeout_ms (2000): "
 	                   "the cutover waits for its locks while clients are paused");
+}
+
+Test(conf, tls_and_timeout_keys)
+{
+	struct fs_conf c;
+	char err[512];
+	const char *text = "server_connect_timeout = 3\n"
+	                   "client_idle_timeout = 600\n"
+	                   "query_wait_timeout = 0\n"
+	                   "client_tls_sslmode = Verify-Full\n"
+	                   "client_tls_cert_file = /etc/fs/proxy.crt\n"
+	                   "client_tls_key_file = /etc/fs/proxy.key\n"
+	                   "client_tls_ca_file = /etc/fs/ca.crt\n"
+	                   "client_tls_protocols = tlsv1.3\n"
+	                   "server_tls_sslmode = verify-ca\n"
+	                   "server_tls_ca_file = /etc/fs/server-ca.crt\n"
+	                   "server_tls_cert_file = /etc/fs/client.crt\n"
+	                   "server_tls_key_file = /etc/fs/client.key\n"
+	                   "server_tls_protocols = 'tlsv1.2, tlsv1.3'\n";
+
+	conf_defaults(&c);
+	cr_assert_eq(c.server_connect_timeout, 15);
+	cr_assert_eq(c.client_idle_timeout, 0);
+	cr_assert_eq(c.query_wait_timeout, 120);
+	cr_assert_eq(c.client_tls_sslmode, FS_SSLMODE_DISABLE);
+	cr_assert_eq(c.server_tls_sslmode, FS_SSLMODE_PREFER);
+	cr_assert_str_eq(c.client_tls_protocols, "secure");
+	cr_assert_not(c.tls_passthrough);
+	cr_assert(conf_load_file(&c, write_conf(text), err, sizeof(err)), "%s", err);
+	strcpy(c.manage_dsn, "dbname=app");
+	cr_assert_eq(c.server_connect_timeout, 3);
+	cr_assert_eq(c.client_idle_timeout, 600);
+	cr_assert_eq(c.query_wait_timeout, 0);
+	cr_assert_eq(c.client_tls_sslmode, FS_SSLMODE_VERIFY_FULL);
+	cr_assert_str_eq(c.client_tls_cert_file, "/etc/fs/proxy.crt");
+	cr_assert_str_eq(c.client_tls_ca_file, "/etc/fs/ca.crt");
+	cr_assert_eq(c.server_tls_sslmode, FS_SSLMODE_VERIFY_CA);
+	cr_assert_str_eq(c.server_tls_protocols, "tlsv1.2, tlsv1.3");
+	cr_assert(conf_validate(&c, err, sizeof(err)), "%s", err);
+
+	for (const char *const *v = (const char *const[]){"on", "TRUE", "yes", "1", NULL}; *v;
+	     v++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "tls_passthrough=%s", *v);
+		c.tls_passthrough = false;
+		cr_assert(conf_set(&c, line, err, sizeof(err)), "%s", err);
+		cr_assert(c.tls_passthrough, "%s", line);
+	}
+	cr_assert(conf_set(&c, "tls_passthrough=off", err, sizeof(err)), "%s", err);
+	cr_assert_not(c.tls_passthrough);
+}
+
+Test(conf, tls_value_errors)
+{
+	expect_error("client_tls_sslmode = verify\n", 1,
+	             "client_tls_sslmode: expected disable, allow, prefer, require, verify-ca or "
+	             "verify-full, got 'verify'");
+	expect_error("\ntls_passthrough = maybe\n", 2,
+	             "tls_passthrough: expected on or off, got 'maybe'");
+	expect_error("client_tls_protocols = tlsv1.1\n", 1,
+	             "client_tls_protocols: expected secure, tlsv1.2 or tlsv1.3 (TLS 1.2 is the "
+	             "minimum: older versions are broken), got 'tlsv1.1'");
+	expect_error("server_tls_protocols = all\n", 1,
+	             "server_tls_protocols: expected secure, tlsv1.2 or tlsv1.3 (TLS 1.2 is the "
+	             "minimum: older versions are broken), got 'all'");
+	expect_error("server_tls_protocols = tls1.2\n", 1,
+	             "server_tls_protocols: expected secure, tlsv1.2 or tlsv1.3 (a list may "
+	             "combine them), got 'tls1.2'");
+	expect_error("client_tls_protocols = ''\n", 1,
+	             "client_tls_protocols: expected secure, tlsv1.2 or tlsv1.3 (a list may "
+	             "combine them), got ''");
+}
+
+Test(conf, tls_cross_key_rules)
+{
+	struct fs_conf c;
+
+	valid_conf(&c);
+	c.client_tls_sslmode = FS_SSLMODE_PREFER;
+	expect_invalid(&c, "client_tls_sslmode = prefer needs client_tls_cert_file and "
+	                   "client_tls_key_file (the certificate and key foreshard presents to "
+	                   "clients)");
+	strcpy(c.client_tls_cert_file, "/c.crt");
+	expect_invalid(&c, "client_tls_sslmode = prefer needs client_tls_cert_file and "
+	                   "client_tls_key_file (the certificate and key foreshard presents to "
+	                   "clients)");
+	strcpy(c.client_tls_key_file, "/c.key");
+	cr_assert(conf_validate(&c, (char[256]){0}, 256));
+	c.client_tls_sslmode = FS_SSLMODE_VERIFY_CA;
+	expect_invalid(&c, "client_tls_sslmode = verify-ca needs client_tls_ca_file (the CA that "
+	                   "signs the client certificates to accept)");
+	strcpy(c.client_tls_ca_file, "/ca.crt");
+	cr_assert(conf_validate(&c, (char[256]){0}, 256));
+	c.tls_passthrough = true;
+	expect_invalid(&c, "tls_passthrough = on relays clients' TLS sessions to the server, so "
+	                   "foreshard cannot also terminate them: set client_tls_sslmode = disable "
+	                   "(or tls_passthrough = off)");
+	c.client_tls_sslmode = FS_SSLMODE_DISABLE;
+	cr_assert(conf_validate(&c, (char[256]){0}, 256));
+
+	valid_conf(&c);
+	c.server_tls_sslmode = FS_SSLMODE_VERIFY_FULL;
+	expect_invalid(&c, "server_tls_sslmode = verify-full needs server_tls_ca_file (the CA that "
+	                   "signs the PostgreSQL server's certificate)");
+	strcpy(c.server_tls_ca_file, "/ca.crt");
+	cr_assert(conf_validate(&c, (char[256]){0}, 256));
+	strcpy(c.server_tls_cert_file, "/client.crt");
+	expect_invalid(&c, "server_tls_cert_file and server_tls_key_file go together: set both (to "
+	                   "present a client certificate to the server) or neither");
+	strcpy(c.server_tls_key_file, "/client.key");
+	cr_assert(conf_validate(&c, (char[256]){0}, 256));
+	c.client_tls_sslmode = (enum fs_sslmode)9;
+	expect_invalid(&c, "client_tls_sslmode: expected an sslmode");
 }
 
 Test(conf, mode_names)
