@@ -5,7 +5,7 @@ BUILD ?= build
 TYPE ?= Debug
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit integration demo asan tsan fuzz format format-check clean
+.PHONY: all build deps test unit integration demo asan tsan valgrind fuzz format format-check clean
 
 all: build
 
@@ -40,6 +40,11 @@ asan:
 tsan: deps
 	$(MAKE) build BUILD=build-tsan TYPE=TSan
 	cd build-tsan && ctest --output-on-failure -j 1 -L integration
+
+# The daemon under valgrind through abrupt disconnects of every kind (tools/valgrind.sh).
+valgrind: deps
+	$(MAKE) build
+	bash tools/valgrind.sh $(BUILD)
 
 # libFuzzer targets in tests/fuzz, each for FUZZ_SECONDS on a copy of its seed corpus (clang-14).
 fuzz: deps

@@ -56,10 +56,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->sets[a->n_sets++] = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
+			free(a->sets);
 			exit(0);
 		} else {
 			fprintf(stderr, "foreshard: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
+			free(a->sets);
 			exit(2);
 		}
 	}
@@ -308,6 +310,7 @@ int main(int argc, char **argv)
 	if (!load_config(&d.args, &d.cf, err, sizeof(err)) ||
 	    !(tls = load_tls(&d.cf, err, sizeof(err)))) {
 		fprintf(stderr, "foreshard: %s\n", err);
+		free(d.args.sets);
 		return 2;
 	}
 	atomic_store(&fs_log_threshold, (int)d.cf.log_level);

@@ -105,7 +105,7 @@ void parser_prepare(struct parser *p, const char *sql, size_t len, struct parser
 /*
  * Evaluates a prepared template with Bind parameter values: vals[i] points at lens[i] bytes
  * (lens[i] < 0 is NULL), formats[i] is 0 for text and 1 for binary (formats NULL: all text).
- * Binary values are decoded for int2/int4/int8 (integer keys), timestamp(tz) and date
+ * Binary values are decoded for int2/int4/int8 and whole numerics (integer keys), timestamp(tz) and date
  * (timestamp keys) and text; a predicate whose value cannot be decoded, is NULL or is missing
  * is dropped (a wider range, FS_PRED_NONE when none is left). nparams may be 0 with NULL arrays.
  * Fills out; out->cache_hit is false. Never allocates.

@@ -157,9 +157,39 @@ static int64_t be_int(const unsigned char *p, int n)
 }
 
 /*
- * Encodes a binary-format Bind value: int2/int4/int8 for integer keys; timestamp(tz) (8 bytes,
- * microseconds since 2000-01-01) or date (4 bytes, days since then) for timestamp keys; text's
- * binary form is its bytes.
+ * A binary numeric (a client that declared its parameter numeric) compared with an integer key:
+ * ndigits, weight, sign and dscale as int16, then ndigits base-10000 digits, the first worth
+ * 10000^weight. Only whole numbers within int64 give a key; a fraction, NaN, an infinity or a
+ * malformed value gives none. Zero has no digits and the 8 bytes of an int8, which decodes it
+ * the same.
+ */
+static bool numeric_value(const unsigned char *p, int32_t len, uint64_t *out)
+{
+	int64_t ndigits, weight, sign, v = 0;
+
+	if (len < 10 || (len - 8) % 2 != 0)
+		return false;
+	ndigits = be_int(p, 2);
+	weight = be_int(p + 2, 2);
+	sign = be_int(p + 4, 2) & 0xffff;
+	if (ndigits != (len - 8) / 2 || (sign != 0 && sign != 0x4000) || weight < 0 ||
+	    ndigits > weight + 1)
+		return false;
+	for (int64_t i = 0; i <= weight; i++) {
+		int64_t d = i < ndigits ? be_int(p + 8 + 2 * i, 2) : 0;
+
+		if (d < 0 || d >= 10000 || __builtin_mul_overflow(v, 10000, &v) ||
+		    __builtin_add_overflow(v, sign ? -d : d, &v))
+			return false;
+	}
+	*out = parser_keyenc_int(v);
+	return true;
+}
+
+/*
+ * Encodes a binary-format Bind value: int2/int4/int8 or a whole numeric for integer keys;
+ * timestamp(tz) (8 bytes, microseconds since 2000-01-01) or date (4 bytes, days since then) for
+ * timestamp keys; text's binary form is its bytes.
  */
 static bool binary_value(enum fs_keytype kt, const unsigned char *p, int32_t len, uint64_t *out)
 {
@@ -167,10 +197,11 @@ static bool binary_value(enum fs_keytype kt, const unsigned char *p, int32_t len
 
 	switch (kt) {
 	case FS_KEY_INT:
-		if (len != 2 && len != 4 && len != 8)
-			return false;
-		*out = parser_keyenc_int(be_int(p, len));
-		return true;
+		if (len == 2 || len == 4 || len == 8) {
+			*out = parser_keyenc_int(be_int(p, len));
+			return true;
+		}
+		return numeric_value(p, len, out);
 	case FS_KEY_TIMESTAMP:
 		if (len == 8) {
 			v = be_int(p, 8);

@@ -542,6 +542,31 @@ Test(extract, params_binary, .init = setup, .fini = teardown)
 	parser_bind(p, &prep, 3, vals, (const int32_t[]){8, 3, 2}, fmts, &st);
 	expect_access(q, &st, 0, &(struct want){EV, R, NONE, NULL, NULL});
 
+	/*
+	 * binary numerics: 12345678 (digits 1234 5678, weight 1), -20000 (digit 2, weight 1: the
+	 * trailing zero digit is implied) and 7 written 7.00 (dscale 2)
+	 */
+	{
+		const char n1[12] = {0, 2, 0, 1, 0, 0, 0, 0, 0x04, (char)0xd2, 0x16, 0x2e};
+		const char n2[10] = {0, 1, 0, 1, 0x40, 0, 0, 0, 0, 2};
+		const char n3[10] = {0, 1, 0, 0, 0, 0, 0, 2, 0, 7};
+		const char frac[12] = {0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, (char)0x88}; /* 1.5 */
+		const char nan[10] = {0, 1, 0, 0, (char)0xc0, 0, 0, 0, 0, 1};
+		const char bad[10] = {0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10}; /* digit 10000 */
+
+		parser_bind(p, &prep, 3, (const char *[]){n1, n2, n3},
+		            (const int32_t[]){12, 10, 10}, fmts, &st);
+		expect_access(q, &st, 0, &(struct want){EV, R, IN, "-20000", "12345678"});
+		for (int i = 0; i < 3; i++) {
+			const char *odd[] = {frac, nan, bad};
+			int32_t odd_len[] = {12, 10, 10};
+
+			parser_bind(p, &prep, 3, (const char *[]){n3, odd[i], n3},
+			            (const int32_t[]){10, odd_len[i], 10}, fmts, &st);
+			expect_access(q, &st, 0, &(struct want){EV, R, NONE, NULL, NULL});
+		}
+	}
+
 	for (int i = 0; i < 8; i++)
 		ts8[i] = (char)(us >> (56 - 8 * i));
 	q = "SELECT * FROM ts_events WHERE ts >= $1 AND ts <= $2";
