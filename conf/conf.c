@@ -89,6 +89,7 @@ static const struct conf_key conf_keys[] = {
         KEY_INT(CONF_T_U32, shutdown_timeout_s, 0, 86400),
         KEY_INT(CONF_T_U32, server_connect_timeout, 0, 86400),
         KEY_INT(CONF_T_U32, client_idle_timeout, 0, 31536000),
+        KEY_INT(CONF_T_U32, client_login_timeout, 0, 86400),
         KEY_INT(CONF_T_U32, query_wait_timeout, 0, 86400),
         KEY_OTHER(CONF_T_SSLMODE, client_tls_sslmode),
         KEY_STR(client_tls_cert_file, NULL),
@@ -163,6 +164,7 @@ void conf_defaults(struct fs_conf *c)
 	c->shutdown_timeout_s = 30;
 	c->server_connect_timeout = 15;
 	c->client_idle_timeout = 0;
+	c->client_login_timeout = 60;
 	c->query_wait_timeout = 120;
 	c->client_tls_sslmode = FS_SSLMODE_DISABLE;
 	strcpy(c->client_tls_protocols, "secure");

@@ -44,6 +44,7 @@ struct fs_conf {
 	uint32_t shutdown_timeout_s;     /* SIGTERM waits this long for clients to leave; 30 */
 	uint32_t server_connect_timeout; /* s for the server to answer a new connection; 15 */
 	uint32_t client_idle_timeout;    /* s a client may sit idle outside a transaction; 0 */
+	uint32_t client_login_timeout;   /* s from accept to the end of authentication; 60 */
 	uint32_t query_wait_timeout;     /* s a statement may be held by a pause; 120 */
 
 	/* TLS (PgBouncer's key names); files are re-read on SIGHUP */

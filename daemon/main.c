@@ -116,6 +116,7 @@ static struct proxy_timeouts timeouts(const struct fs_conf *cf)
 	return (struct proxy_timeouts){
 	        .server_connect = cf->server_connect_timeout,
 	        .client_idle = cf->client_idle_timeout,
+	        .client_login = cf->client_login_timeout,
 	        .query_wait = cf->query_wait_timeout,
 	};
 }
@@ -125,7 +126,8 @@ static bool reloadable(const char *key)
 {
 	return !strncmp(key, "client_tls_", 11) || !strncmp(key, "server_tls_", 11) ||
 	       !strcmp(key, "tls_passthrough") || !strcmp(key, "server_connect_timeout") ||
-	       !strcmp(key, "client_idle_timeout") || !strcmp(key, "query_wait_timeout");
+	       !strcmp(key, "client_idle_timeout") || !strcmp(key, "query_wait_timeout") ||
+	       !strcmp(key, "client_login_timeout");
 }
 
 /* Takes the values of the reloadable keys from next into the configuration in force. */
@@ -133,6 +135,7 @@ static void copy_reloadable(struct fs_conf *cf, const struct fs_conf *next)
 {
 	cf->server_connect_timeout = next->server_connect_timeout;
 	cf->client_idle_timeout = next->client_idle_timeout;
+	cf->client_login_timeout = next->client_login_timeout;
 	cf->query_wait_timeout = next->query_wait_timeout;
 	cf->client_tls_sslmode = next->client_tls_sslmode;
 	memcpy(cf->client_tls_cert_file, next->client_tls_cert_file,

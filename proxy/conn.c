@@ -96,6 +96,7 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	c->refuse = refuse;
 	c->txn = 'I';
 	c->connect_ms = fs_wall_us() / 1000;
+	c->accept_us = fs_mono_us();
 	c->cl = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->cl) {
 		close(fd);
@@ -405,17 +406,35 @@ void proxy_conn_attach_server(struct proxy_conn *c, struct bufferevent *bev)
 }
 
 /*
- * Once a second from the worker's tick: closes a client idle past client_idle_timeout, or one
- * whose statement a pause has held past query_wait_timeout, with an error that names the setting.
+ * Once a second from the worker's tick: closes a client still logging in past
+ * client_login_timeout, one idle past client_idle_timeout, or one whose statement a pause has
+ * held past query_wait_timeout, with an error that names the setting.
  */
 void proxy_conn_tick(struct proxy_conn *c, uint64_t now_us)
 {
 	struct proxy *p = c->w->proxy;
 	uint32_t idle = atomic_load_explicit(&p->client_idle_timeout, memory_order_relaxed);
 	uint32_t wait = atomic_load_explicit(&p->query_wait_timeout, memory_order_relaxed);
+	uint32_t login = atomic_load_explicit(&p->client_login_timeout, memory_order_relaxed);
 	char msg[160];
 
-	if (c->state != PROXY_CONN_RELAY || c->closing)
+	if (c->closing || c->state == PROXY_CONN_TUNNEL)
+		return;
+	if (!c->logged_in && login && now_us - c->accept_us > (uint64_t)login * 1000000) {
+		if (c->state == PROXY_CONN_CLIENT_TLS) {
+			/* no channel to say why before the handshake is done */
+			proxy_conn_close(c, "client_login_timeout during the TLS handshake");
+			return;
+		}
+		snprintf(
+		        msg, sizeof(msg),
+		        "foreshard: closing the connection: start-up and authentication took longer "
+		        "than client_login_timeout (%u s)",
+		        login);
+		proxy_conn_fail(c, "57014", msg);
+		return;
+	}
+	if (c->state != PROXY_CONN_RELAY)
 		return;
 	if (c->held && wait && now_us - c->held_since_us > (uint64_t)wait * 1000000) {
 		snprintf(
@@ -846,6 +865,7 @@ static void ready_for_query(struct proxy_conn *c, char status)
 			break;
 	}
 	c->txn = status;
+	c->logged_in = true;
 	if (c->pending_sync > 0)
 		c->pending_sync--;
 	if (c->pending_sync == 0 && status == 'I') {

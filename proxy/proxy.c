@@ -274,6 +274,7 @@ void proxy_set_timeouts(struct proxy *p, const struct proxy_timeouts *t)
 {
 	atomic_store_explicit(&p->server_connect_timeout, t->server_connect, memory_order_relaxed);
 	atomic_store_explicit(&p->client_idle_timeout, t->client_idle, memory_order_relaxed);
+	atomic_store_explicit(&p->client_login_timeout, t->client_login, memory_order_relaxed);
 	atomic_store_explicit(&p->query_wait_timeout, t->query_wait, memory_order_relaxed);
 }
 

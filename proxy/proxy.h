@@ -32,6 +32,7 @@ struct proxy_config {
 		uint32_t server_connect; /* s for a new server connection to answer; 0 = none */
 		uint32_t client_idle;    /* s a client may idle outside a transaction; 0 = none */
 		uint32_t query_wait;     /* s a statement may be held by a pause; 0 = none */
+		uint32_t client_login;   /* s from accept to authenticated; 0 = none */
 	} timeouts;
 	struct proxy_tls *tls; /* TLS settings (proxy_tls_new); proxy_create takes a reference */
 };

@@ -114,6 +114,8 @@ struct proxy_conn {
 	bool held;              /* a statement waits in cl's input for a resume */
 	uint64_t held_since_us; /* monotonic */
 	bool closing;           /* closes once the client's output is written */
+	bool logged_in;         /* the server sent its first ReadyForQuery */
+	uint64_t accept_us;     /* monotonic, at accept: client_login_timeout counts from here */
 	struct proxy_tls *tls;  /* TLS settings at accept (a reference) */
 	bool client_tls;        /* the client's TLS session ends at foreshard */
 	bool server_tls;        /* the server leg uses TLS */
@@ -177,7 +179,8 @@ struct proxy {
 	struct proxy_config cfg;
 	pthread_mutex_t tls_mu; /* guards tls: workers take references, reloads swap it */
 	struct proxy_tls *tls;  /* current TLS settings */
-	_Atomic uint32_t server_connect_timeout, client_idle_timeout, query_wait_timeout;
+	_Atomic uint32_t server_connect_timeout, client_idle_timeout, query_wait_timeout,
+	        client_login_timeout;
 	struct fs_snap_slot *catalog_slot; /* borrowed */
 	struct sockaddr_storage server_addr;
 	socklen_t server_addrlen;
@@ -214,7 +217,8 @@ void proxy_conn_relay_start(struct proxy_conn *c);
 /* Sets the client-side or server-side callbacks on bev (a new one after a TLS upgrade). */
 void proxy_conn_attach_client(struct proxy_conn *c, struct bufferevent *bev);
 void proxy_conn_attach_server(struct proxy_conn *c, struct bufferevent *bev);
-/* Once a second: client_idle_timeout and query_wait_timeout. May close (free) c. */
+/* Once a second: client_login_timeout, client_idle_timeout and query_wait_timeout. May close
+ * (free) c. */
 void proxy_conn_tick(struct proxy_conn *c, uint64_t now_us);
 /* Re-runs the client side of a connection whose statement was held; called on resume. */
 void proxy_conn_unhold(struct proxy_conn *c);

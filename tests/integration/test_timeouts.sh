@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Timeouts, checked by what a client sees: server_connect_timeout turns a server that accepts the
-# connection but never answers into a clear error instead of a hang; client_idle_timeout closes a
+# connection but never answers into a clear error instead of a hang; client_login_timeout closes
+# clients that connect and never finish their start-up, saying why; client_idle_timeout closes a
 # session that stays idle past it and leaves a busy one alone; query_wait_timeout ends a
 # statement held by a PAUSE that outlives it, and statements run again after RESUME.
 source "$(dirname "$0")/lib.sh"
@@ -40,6 +41,33 @@ kill -0 "$FS_PID" 2>/dev/null || fail "foreshard died"
 stop_foreshard
 kill "$silent"
 wait "$silent" 2>/dev/null || true
+
+echo "client_login_timeout: a client that connects and never logs in is closed with a reason"
+start_foreshard --set client_login_timeout=1
+"$PY" - "$FS_PORT" >"$TEST_DIR/login.out" 2>&1 <<'PY' || fail "client_login_timeout: $(cat "$TEST_DIR/login.out")"
+import socket
+import struct
+import sys
+
+port = int(sys.argv[1])
+# one client sends nothing at all, one stops halfway through its start-up packet
+silent = socket.create_connection(("127.0.0.1", port))
+half = socket.create_connection(("127.0.0.1", port))
+half.sendall(struct.pack("!ii", 40, 196608) + b"user\0fore")
+for s in (silent, half):
+    s.settimeout(15)
+    got = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    if not (got.startswith(b"E") and b"57014" in got and b"client_login_timeout" in got):
+        sys.exit("closed without the expected error: %r" % got)
+print("both closed with the error")
+PY
+[ "$(fsql -At -c 'SELECT 1')" = 1 ] || fail "a client that logs in at once was refused"
+stop_foreshard
 
 echo "client_idle_timeout: an idle session is closed, a busy one is not"
 start_foreshard --set client_idle_timeout=1

@@ -45,6 +45,7 @@ static const char *const all_keys[] = {
         "shutdown_timeout_s",
         "server_connect_timeout",
         "client_idle_timeout",
+        "client_login_timeout",
         "query_wait_timeout",
         "client_tls_sslmode",
         "client_tls_cert_file",
@@ -531,6 +532,7 @@ Test(conf, tls_and_timeout_keys)
 	conf_defaults(&c);
 	cr_assert_eq(c.server_connect_timeout, 15);
 	cr_assert_eq(c.client_idle_timeout, 0);
+	cr_assert_eq(c.client_login_timeout, 60);
 	cr_assert_eq(c.query_wait_timeout, 120);
 	cr_assert_eq(c.client_tls_sslmode, FS_SSLMODE_DISABLE);
 	cr_assert_eq(c.server_tls_sslmode, FS_SSLMODE_PREFER);
