@@ -405,6 +405,22 @@ void proxy_conn_attach_server(struct proxy_conn *c, struct bufferevent *bev)
 	bufferevent_setcb(bev, server_read_cb, side_write_cb, server_event_cb, c);
 }
 
+/* Whether limit_s (0: none) has passed since since_us. */
+static bool past(uint64_t now_us, uint64_t since_us, uint32_t limit_s)
+{
+	return limit_s && now_us - since_us > (uint64_t)limit_s * 1000000;
+}
+
+/* Closes c with FATAL sqlstate, "foreshard: <what> (<setting> = <s> s)". */
+static void fail_timeout(struct proxy_conn *c, const char *sqlstate, const char *what,
+                         const char *setting, uint32_t s)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "foreshard: %s (%s = %u s)", what, setting, s);
+	proxy_conn_fail(c, sqlstate, msg);
+}
+
 /*
  * Once a second from the worker's tick: closes a client still logging in past
  * client_login_timeout, one idle past client_idle_timeout, or one whose statement a pause has
@@ -416,44 +432,29 @@ void proxy_conn_tick(struct proxy_conn *c, uint64_t now_us)
 	uint32_t idle = atomic_load_explicit(&p->client_idle_timeout, memory_order_relaxed);
 	uint32_t wait = atomic_load_explicit(&p->query_wait_timeout, memory_order_relaxed);
 	uint32_t login = atomic_load_explicit(&p->client_login_timeout, memory_order_relaxed);
-	char msg[160];
 
 	if (c->closing || c->state == PROXY_CONN_TUNNEL)
 		return;
-	if (!c->logged_in && login && now_us - c->accept_us > (uint64_t)login * 1000000) {
-		if (c->state == PROXY_CONN_CLIENT_TLS) {
-			/* no channel to say why before the handshake is done */
+	if (!c->logged_in && past(now_us, c->accept_us, login)) {
+		if (c->state ==
+		    PROXY_CONN_CLIENT_TLS) /* no channel to say why before the handshake */
 			proxy_conn_close(c, "client_login_timeout during the TLS handshake");
-			return;
-		}
-		snprintf(
-		        msg, sizeof(msg),
-		        "foreshard: closing the connection: start-up and authentication took longer "
-		        "than client_login_timeout (%u s)",
-		        login);
-		proxy_conn_fail(c, "57014", msg);
+		else
+			fail_timeout(
+			        c, "57014",
+			        "closing the connection: start-up and authentication took too long",
+			        "client_login_timeout", login);
 		return;
 	}
 	if (c->state != PROXY_CONN_RELAY)
 		return;
-	if (c->held && wait && now_us - c->held_since_us > (uint64_t)wait * 1000000) {
-		snprintf(
-		        msg, sizeof(msg),
-		        "foreshard: the statement waited longer than query_wait_timeout (%u s) for "
-		        "a pause to end",
-		        wait);
-		proxy_conn_fail(c, "57014", msg);
-		return;
-	}
-	if (idle && !c->held && c->pending_sync == 0 && c->txn == 'I' && c->flight_count == 0 &&
-	    now_us - c->idle_since_us > (uint64_t)idle * 1000000) {
-		snprintf(
-		        msg, sizeof(msg),
-		        "foreshard: closing the connection after client_idle_timeout (%u s) without "
-		        "a statement",
-		        idle);
-		proxy_conn_fail(c, "57P05", msg);
-	}
+	if (c->held && past(now_us, c->held_since_us, wait))
+		fail_timeout(c, "57014", "the statement waited too long for a pause to end",
+		             "query_wait_timeout", wait);
+	else if (!c->held && c->pending_sync == 0 && c->txn == 'I' && c->flight_count == 0 &&
+	         past(now_us, c->idle_since_us, idle))
+		fail_timeout(c, "57P05", "closing the connection after it sat idle too long",
+		             "client_idle_timeout", idle);
 }
 
 /* ---- transaction and pause bookkeeping ---- */

@@ -11,6 +11,18 @@ PY=/usr/bin/python3
 
 start_pg
 
+# Python helper shared by the raw-socket checks below (imported through PYTHONPATH).
+cat >"$TEST_DIR/rawpg.py" <<'PY'
+def read_until_close(sock):
+    """Everything the peer sends until it closes the connection."""
+    got = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
+PY
+
 echo "server_connect_timeout: a server that accepts and never answers"
 SILENT_PORT=$(free_port "$PGPORT_DB")
 "$PY" - "$SILENT_PORT" <<'PY' &
@@ -44,10 +56,12 @@ wait "$silent" 2>/dev/null || true
 
 echo "client_login_timeout: a client that connects and never logs in is closed with a reason"
 start_foreshard --set client_login_timeout=1
-"$PY" - "$FS_PORT" >"$TEST_DIR/login.out" 2>&1 <<'PY' || fail "client_login_timeout: $(cat "$TEST_DIR/login.out")"
+PYTHONPATH=$TEST_DIR "$PY" - "$FS_PORT" >"$TEST_DIR/login.out" 2>&1 <<'PY' || fail "client_login_timeout: $(cat "$TEST_DIR/login.out")"
 import socket
 import struct
 import sys
+
+from rawpg import read_until_close
 
 port = int(sys.argv[1])
 # one client sends nothing at all, one stops halfway through its start-up packet
@@ -56,12 +70,7 @@ half = socket.create_connection(("127.0.0.1", port))
 half.sendall(struct.pack("!ii", 40, 196608) + b"user\0fore")
 for s in (silent, half):
     s.settimeout(15)
-    got = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        got += chunk
+    got = read_until_close(s)
     if not (got.startswith(b"E") and b"57014" in got and b"client_login_timeout" in got):
         sys.exit("closed without the expected error: %r" % got)
 print("both closed with the error")
@@ -78,6 +87,7 @@ import sys
 import time
 
 import psycopg2
+from rawpg import read_until_close
 
 dsn, port = sys.argv[1], int(sys.argv[2])
 idle = psycopg2.connect(dsn)
@@ -102,17 +112,12 @@ except psycopg2.Error as e:
 else:
     print("the idle session still works after idling 3 s")
     sys.exit(1)
-got = b""
-while True:
-    chunk = raw.recv(65536)
-    if not chunk:
-        break
-    got += chunk
+got = read_until_close(raw)
 print("raw session got:", got[-200:])
 cur.execute("SELECT 'busy ok'")
 print(cur.fetchone()[0])
 PY
-"$PY" "$TEST_DIR/idle.py" "host=127.0.0.1 port=$FS_PORT dbname=foreshard user=foreshard" "$FS_PORT" >"$TEST_DIR/idle.out" 2>&1 ||
+PYTHONPATH=$TEST_DIR "$PY" "$TEST_DIR/idle.py" "host=127.0.0.1 port=$FS_PORT dbname=foreshard user=foreshard" "$FS_PORT" >"$TEST_DIR/idle.out" 2>&1 ||
 	fail "client_idle_timeout: $(cat "$TEST_DIR/idle.out")"
 grep -q "^idle session ended:.*\(client_idle_timeout\|closed\)" "$TEST_DIR/idle.out" ||
 	fail "the idle session ended without saying why: $(cat "$TEST_DIR/idle.out")"
