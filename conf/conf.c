@@ -803,3 +803,13 @@ int conf_changed_keys(const struct fs_conf *a, const struct fs_conf *b, const ch
 	}
 	return n;
 }
+
+bool conf_copy_key(struct fs_conf *dst, const struct fs_conf *src, const char *name)
+{
+	const struct conf_key *k = conf_key_find(name);
+
+	if (!k)
+		return false;
+	memcpy((char *)dst + k->off, (const char *)src + k->off, k->size);
+	return true;
+}

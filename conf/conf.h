@@ -118,3 +118,6 @@ __attribute__((warn_unused_result)) bool conf_validate(const struct fs_conf *c, 
  * say which changes need a restart.
  */
 int conf_changed_keys(const struct fs_conf *a, const struct fs_conf *b, const char **out, int max);
+
+/* Copies the value of key name (as conf_changed_keys names it) from src to dst; false if unknown. */
+bool conf_copy_key(struct fs_conf *dst, const struct fs_conf *src, const char *name);

@@ -130,30 +130,6 @@ static bool reloadable(const char *key)
 	       !strcmp(key, "client_login_timeout");
 }
 
-/* Takes the values of the reloadable keys from next into the configuration in force. */
-static void copy_reloadable(struct fs_conf *cf, const struct fs_conf *next)
-{
-	cf->server_connect_timeout = next->server_connect_timeout;
-	cf->client_idle_timeout = next->client_idle_timeout;
-	cf->client_login_timeout = next->client_login_timeout;
-	cf->query_wait_timeout = next->query_wait_timeout;
-	cf->client_tls_sslmode = next->client_tls_sslmode;
-	memcpy(cf->client_tls_cert_file, next->client_tls_cert_file,
-	       sizeof(cf->client_tls_cert_file));
-	memcpy(cf->client_tls_key_file, next->client_tls_key_file, sizeof(cf->client_tls_key_file));
-	memcpy(cf->client_tls_ca_file, next->client_tls_ca_file, sizeof(cf->client_tls_ca_file));
-	memcpy(cf->client_tls_protocols, next->client_tls_protocols,
-	       sizeof(cf->client_tls_protocols));
-	cf->server_tls_sslmode = next->server_tls_sslmode;
-	memcpy(cf->server_tls_ca_file, next->server_tls_ca_file, sizeof(cf->server_tls_ca_file));
-	memcpy(cf->server_tls_cert_file, next->server_tls_cert_file,
-	       sizeof(cf->server_tls_cert_file));
-	memcpy(cf->server_tls_key_file, next->server_tls_key_file, sizeof(cf->server_tls_key_file));
-	memcpy(cf->server_tls_protocols, next->server_tls_protocols,
-	       sizeof(cf->server_tls_protocols));
-	cf->tls_passthrough = next->tls_passthrough;
-}
-
 /*
  * SIGHUP: reads the configuration again. An invalid file changes nothing, and neither do TLS
  * files that cannot be loaded. Of a valid one, log_level, mode, the timeouts and the TLS settings
@@ -195,14 +171,15 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 		} else if (!strcmp(changed[i], "mode")) {
 			d->cf.mode = next.mode;
 			atomic_store(d->mode, (int)next.mode);
-		} else if (!reloadable(changed[i])) {
+		} else if (reloadable(changed[i])) {
+			conf_copy_key(&d->cf, &next, changed[i]); /* applied above */
+		} else {
 			fs_log(FS_LOG_WARN, "SIGHUP: %s changed; restart foreshard to apply it",
 			       changed[i]);
 			continue;
 		}
 		fs_log(FS_LOG_INFO, "SIGHUP: %s changed", changed[i]);
 	}
-	copy_reloadable(&d->cf, &next);
 	fs_log(FS_LOG_INFO, "SIGHUP: configuration reloaded (%d key(s) differ); TLS files re-read",
 	       n);
 }

@@ -186,20 +186,30 @@ static bool handshake(SSL *client, SSL *server)
 	return false;
 }
 
+/* A client context that presents pki(cert) with its key. */
+static SSL_CTX *peer_with(const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	cr_assert(ctx);
+	cr_assert(SSL_CTX_use_certificate_file(ctx, pki(cert), SSL_FILETYPE_PEM));
+	cr_assert(SSL_CTX_use_PrivateKey_file(ctx, pki(key), SSL_FILETYPE_PEM));
+	return ctx;
+}
+
 Test(tls, client_common_name_and_same_certificate)
 {
 	struct proxy_tls_config cfg = base_config();
 	char err[512], cn[128];
 	struct proxy_tls *t;
-	SSL_CTX *peer_ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *peer_ctx;
 	SSL *client, *server;
 
 	cfg.client_mode = FS_SSLMODE_VERIFY_FULL;
 	cfg.client_ca_file = pki("ca.crt");
 	t = proxy_tls_new(&cfg, "127.0.0.1", err, sizeof(err));
 	cr_assert(t, "%s", err);
-	cr_assert(SSL_CTX_use_certificate_file(peer_ctx, pki("client.crt"), SSL_FILETYPE_PEM));
-	cr_assert(SSL_CTX_use_PrivateKey_file(peer_ctx, pki("client.key"), SSL_FILETYPE_PEM));
+	peer_ctx = peer_with("client.crt", "client.key");
 	client = SSL_new(peer_ctx);
 	server = SSL_new(t->client_ctx);
 	cr_assert(handshake(client, server), "handshake with a certificate from the CA");
@@ -220,15 +230,14 @@ Test(tls, certificate_from_another_ca_fails_the_handshake)
 	struct proxy_tls_config cfg = base_config();
 	char err[512];
 	struct proxy_tls *t;
-	SSL_CTX *peer_ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *peer_ctx;
 	SSL *client, *server;
 
 	cfg.client_mode = FS_SSLMODE_VERIFY_CA;
 	cfg.client_ca_file = pki("ca.crt");
 	t = proxy_tls_new(&cfg, "127.0.0.1", err, sizeof(err));
 	cr_assert(t, "%s", err);
-	cr_assert(SSL_CTX_use_certificate_file(peer_ctx, pki("other.crt"), SSL_FILETYPE_PEM));
-	cr_assert(SSL_CTX_use_PrivateKey_file(peer_ctx, pki("other.key"), SSL_FILETYPE_PEM));
+	peer_ctx = peer_with("other.crt", "other.key");
 	client = SSL_new(peer_ctx);
 	server = SSL_new(t->client_ctx);
 	cr_assert_not(handshake(client, server));
