@@ -249,8 +249,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 /*
  * The worker's event base. No other thread ever touches it (commands arrive through the mailbox's
- * eventfd), so it needs no lock; and the changelist folds the enable/disable pairs a relay makes
- * on every message into at most one epoll_ctl per socket and loop iteration.
+ * eventfd), so it needs no lock. (Not epoll's changelist: a deferred epoll_ctl for a socket this
+ * worker closed could land on the same descriptor number reopened meanwhile by another worker.)
  */
 static struct event_base *new_base(void)
 {
@@ -259,7 +259,7 @@ static struct event_base *new_base(void)
 
 	if (!cfg)
 		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return base;
