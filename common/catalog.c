@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keytype_names[] = {"int", "timestamp", "text", "unsupported"};
+static const char *const keytype_names[] = {"int", "timestamp", "text", "uuid", "unsupported"};
+_Static_assert(sizeof(keytype_names) / sizeof(keytype_names[0]) == FS_KEY_UNSUPPORTED + 1,
+               "one name per key type");
 
 const char *fs_keytype_str(enum fs_keytype t)
 {

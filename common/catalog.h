@@ -17,6 +17,7 @@ enum fs_keytype {
 	FS_KEY_INT = 0,   /* smallint, integer, bigint */
 	FS_KEY_TIMESTAMP, /* timestamp, timestamptz, date: microseconds since the Unix epoch */
 	FS_KEY_TEXT,      /* text, varchar: first 8 bytes, C collation order */
+	FS_KEY_UUID,      /* uuid: first 8 of its 16 bytes, big-endian (uuid order is memcmp) */
 	FS_KEY_UNSUPPORTED,
 };
 

@@ -119,6 +119,7 @@ static enum fs_keytype keytype_of(const char *typname)
 	        {"timestamptz", FS_KEY_TIMESTAMP},
 	        {"text", FS_KEY_TEXT},
 	        {"varchar", FS_KEY_TEXT},
+	        {"uuid", FS_KEY_UUID},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -264,7 +265,7 @@ static void read_table(struct fs_table *t, PGresult *r, int row)
 		       "partitioned on an expression; foreshard splits only tables range-partitioned on a plain column");
 	} else if (t->keytype == FS_KEY_UNSUPPORTED) {
 		refuse(t,
-		       "partition key %s has type %s; foreshard splits only keys of type smallint, integer, bigint, date, timestamp, timestamptz, text or varchar",
+		       "partition key %s has type %s; foreshard splits only keys of type smallint, integer, bigint, date, timestamp, timestamptz, text, varchar or uuid",
 		       t->key, t->keytype_sql);
 	}
 	if (!PQgetisnull(r, row, T_FKS))

@@ -1,7 +1,7 @@
 /*
- * Order-preserving key encoding (see keyenc.h): the integer, timestamp and text encodings, the
- * parsing of constants' text forms into encoded keys, and the way back from an encoded key to a
- * SQL literal that the planner writes into DDL. Calendar arithmetic is proleptic Gregorian, as
+ * Order-preserving key encoding (see keyenc.h): the integer, timestamp, text and uuid encodings,
+ * the parsing of constants' text forms into encoded keys, and the way back from an encoded key to
+ * a SQL literal that the planner writes into DDL. Calendar arithmetic is proleptic Gregorian, as
  * in PostgreSQL, done on day numbers so that no libc time zone state is involved.
  */
 #include "parser/keyenc.h"
@@ -56,6 +56,12 @@ size_t parser_keydec_text(uint64_t k, char buf[8])
 		}
 	}
 	return n;
+}
+
+uint64_t parser_keyenc_uuid(const unsigned char uuid[16])
+{
+	/* the big-endian value of leading bytes orders them by memcmp, the same packing as text */
+	return parser_keyenc_text((const char *)uuid, 8);
 }
 
 /* ---- calendar ---- */
@@ -304,9 +310,56 @@ done:
 	return c.p == c.end;
 }
 
+/* The value of hex digit ch, or -1. */
+static int hex_digit(char ch)
+{
+	if (is_digit(ch))
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Parses a uuid as PostgreSQL 15's string_to_uuid does, so that what we take for a key is what
+ * the server takes for a uuid: 16 pairs of hex digits, one optional hyphen after each second
+ * pair but the last, the whole optionally in braces; no white space anywhere.
+ */
+static bool parse_uuid(const char *s, size_t len, unsigned char out[16])
+{
+	struct cur c = {s, s + len};
+	bool braces = at(&c, '{');
+
+	if (braces)
+		c.p++;
+	for (int i = 0; i < 16; i++) {
+		int hi, lo;
+
+		if (c.end - c.p < 2)
+			return false;
+		hi = hex_digit(c.p[0]);
+		lo = hex_digit(c.p[1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+		c.p += 2;
+		if (i % 2 == 1 && i < 15 && at(&c, '-'))
+			c.p++;
+	}
+	if (braces) {
+		if (!at(&c, '}'))
+			return false;
+		c.p++;
+	}
+	return c.p == c.end;
+}
+
 bool parser_keyenc_parse(enum fs_keytype t, const char *s, size_t len, uint64_t *out)
 {
 	int64_t v;
+	unsigned char uuid[16];
 
 	switch (t) {
 	case FS_KEY_INT:
@@ -321,6 +374,11 @@ bool parser_keyenc_parse(enum fs_keytype t, const char *s, size_t len, uint64_t 
 		return true;
 	case FS_KEY_TEXT:
 		*out = parser_keyenc_text(s, len);
+		return true;
+	case FS_KEY_UUID:
+		if (!parse_uuid(s, len, uuid))
+			return false;
+		*out = parser_keyenc_uuid(uuid);
 		return true;
 	default:
 		return false;
@@ -443,6 +501,11 @@ bool parser_keyenc_literal(enum fs_keytype t, uint64_t k, char *buf, size_t n)
 		return ts_literal(k, buf, n);
 	case FS_KEY_TEXT:
 		return text_literal(k, buf, n);
+	case FS_KEY_UUID:
+		/* zero trailing bytes: the smallest uuid encoding to k, as a split bound needs */
+		len = snprintf(buf, n, "'%08x-%04x-%04x-0000-000000000000'", (unsigned)(k >> 32),
+		               (unsigned)(k >> 16) & 0xffff, (unsigned)k & 0xffff);
+		return len >= 0 && (size_t)len < n;
 	default:
 		return false;
 	}

@@ -189,7 +189,8 @@ static bool numeric_value(const unsigned char *p, int32_t len, uint64_t *out)
 /*
  * Encodes a binary-format Bind value: int2/int4/int8 or a whole numeric for integer keys;
  * timestamp(tz) (8 bytes, microseconds since 2000-01-01) or date (4 bytes, days since then) for
- * timestamp keys; text's binary form is its bytes.
+ * timestamp keys; text's binary form is its bytes; uuid's is its 16 bytes, and any other length
+ * gives no key.
  */
 static bool binary_value(enum fs_keytype kt, const unsigned char *p, int32_t len, uint64_t *out)
 {
@@ -228,6 +229,11 @@ static bool binary_value(enum fs_keytype kt, const unsigned char *p, int32_t len
 		return true;
 	case FS_KEY_TEXT:
 		*out = parser_keyenc_text((const char *)p, (size_t)len);
+		return true;
+	case FS_KEY_UUID:
+		if (len != 16)
+			return false;
+		*out = parser_keyenc_uuid(p);
 		return true;
 	default:
 		return false;

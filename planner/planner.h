@@ -109,7 +109,8 @@ void planner_note_finished(struct planner *p, uint16_t table_id, uint64_t now_ms
  * smallint or integer column); timestamps to the nearest whole second that lies inside (whole
  * day for a date column), or the microsecond when no whole second does; text to a short
  * printable-ASCII prefix near the median (the shortest within a sixteenth of the median
- * bucket's width, else the nearest one). The key lies strictly inside (part.lo, part.hi) and
+ * bucket's width, else the nearest one); uuids not at all (the literal of any key, its 8 bytes
+ * then 8 zero bytes, is exact). The key lies strictly inside (part.lo, part.hi) and
  * its literal from parser_keyenc_literal reads back as exactly this key. Returns false when no
  * such point exists (no forecast load on the partition, a partition too narrow, a default
  * partition, an unsupported key type).

@@ -59,7 +59,8 @@ check_mirror "after split"
 check_no_leftovers "after split"
 
 echo "--- other key types and names: timestamptz with a two-column primary key, a generated and"
-echo "    a dropped column; text split at a literal with a quote; quotes and spaces in every name"
+echo "    a dropped column; text split at a literal with a quote; uuid split at a literal whose"
+echo "    last 8 bytes are zero, as the planner writes them; quotes and spaces in every name"
 q <<'SQL'
 CREATE TABLE ev (id bigint, at timestamptz, dropme int, payload text,
 	len int GENERATED ALWAYS AS (length(payload)) STORED, PRIMARY KEY (id, at))
@@ -77,6 +78,14 @@ CREATE TABLE names_m PARTITION OF names FOR VALUES FROM ('m') TO (MAXVALUE);
 INSERT INTO names SELECT chr(97 + g % 26) || md5(g::text), g FROM generate_series(1, 20000) g;
 CREATE TABLE names_mirror (LIKE names, PRIMARY KEY (name));
 INSERT INTO names_mirror SELECT * FROM names;
+CREATE TABLE ids (id uuid PRIMARY KEY, n int) PARTITION BY RANGE (id);
+CREATE TABLE ids_lo PARTITION OF ids
+	FOR VALUES FROM (MINVALUE) TO ('80000000-0000-0000-0000-000000000000');
+CREATE TABLE ids_hi PARTITION OF ids
+	FOR VALUES FROM ('80000000-0000-0000-0000-000000000000') TO (MAXVALUE);
+INSERT INTO ids SELECT md5(g::text)::uuid, g FROM generate_series(1, 20000) g;
+CREATE TABLE ids_mirror (LIKE ids, PRIMARY KEY (id));
+INSERT INTO ids_mirror SELECT * FROM ids;
 CREATE SCHEMA "Odd Schema";
 CREATE TABLE "Odd Schema"."we""ird" ("Key Col" int, "select" text, PRIMARY KEY ("Key Col"))
 	PARTITION BY RANGE ("Key Col");
@@ -106,6 +115,8 @@ UPDATE ev SET payload = payload || 'x' WHERE id = abs((:k)::int) % 5000;
 UPDATE ev_m SET payload = payload || 'x' WHERE id = abs((:k)::int) % 5000;
 UPDATE names SET n = n + 1 WHERE n = abs((:k)::int) % 20000;
 UPDATE names_mirror SET n = n + 1 WHERE n = abs((:k)::int) % 20000;
+UPDATE ids SET n = n + 1 WHERE n = abs((:k)::int) % 20000;
+UPDATE ids_mirror SET n = n + 1 WHERE n = abs((:k)::int) % 20000;
 COMMIT;
 SQL
 writers_start "$WORK/writer2.sql" 1
@@ -113,37 +124,47 @@ writers_start "$WORK/writer2.sql" 1
 	>"$WORK/ev.out" 2>"$WORK/ev.err" || fail "timestamptz split failed: $(grep ^result "$WORK/ev.out")"
 "$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 10 split public.names names_m "'t''x'" \
 	>"$WORK/names.out" 2>"$WORK/names.err" || fail "text split failed: $(grep ^result "$WORK/names.out")"
+"$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 10 split public.ids ids_lo \
+	"'40000000-0000-0000-0000-000000000000'" >"$WORK/ids.out" 2>"$WORK/ids.err" ||
+	fail "uuid split failed: $(grep ^result "$WORK/ids.out")"
 "$DRIVER" --dsn "$DSN" --chunk 1000 --sleep-ms 10 split 'Odd Schema.we"ird' "it's p2" 20000 \
 	>"$WORK/odd.out" 2>"$WORK/odd.err" || fail "odd names split failed: $(grep ^result "$WORK/odd.out")"
 writers_stop
-grep -q "ATTACH scanned" "$WORK/ev.err" "$WORK/names.err" "$WORK/odd.err" &&
+grep -q "ATTACH scanned" "$WORK/ev.err" "$WORK/names.err" "$WORK/ids.err" "$WORK/odd.err" &&
 	fail "ATTACH PARTITION scanned a new partition"
 ev_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'ev'")
 names_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'names'")
+ids_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'ids'")
 odd_op=$(q -c "SELECT op_id FROM foreshard.journal WHERE table_name = 'we\"ird'")
 got=$(q -c "SELECT string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), '; '
 	ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-	WHERE i.inhparent IN ('ev'::regclass, 'names'::regclass, '\"Odd Schema\".\"we\"\"ird\"'::regclass)")
+	WHERE i.inhparent IN ('ev'::regclass, 'names'::regclass, 'ids'::regclass,
+	'\"Odd Schema\".\"we\"\"ird\"'::regclass)")
 want="ev_2024_fs${ev_op}_a FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-07-01 00:00:00+00'); \
 ev_2024_fs${ev_op}_b FOR VALUES FROM ('2024-07-01 00:00:00+00') TO ('2025-01-01 00:00:00+00'); \
 ev_rest FOR VALUES FROM ('2025-01-01 00:00:00+00') TO (MAXVALUE); \
+ids_hi FOR VALUES FROM ('80000000-0000-0000-0000-000000000000') TO (MAXVALUE); \
+ids_lo_fs${ids_op}_a FOR VALUES FROM (MINVALUE) TO ('40000000-0000-0000-0000-000000000000'); \
+ids_lo_fs${ids_op}_b FOR VALUES FROM ('40000000-0000-0000-0000-000000000000') TO ('80000000-0000-0000-0000-000000000000'); \
 it's p1 FOR VALUES FROM (MINVALUE) TO (1000); \
 it's p2_fs${odd_op}_a FOR VALUES FROM (1000) TO (20000); \
 it's p2_fs${odd_op}_b FOR VALUES FROM (20000) TO (MAXVALUE); \
 names_a FOR VALUES FROM (MINVALUE) TO ('m'); \
 names_m_fs${names_op}_a FOR VALUES FROM ('m') TO ('t''x'); \
 names_m_fs${names_op}_b FOR VALUES FROM ('t''x') TO (MAXVALUE)"
-[ "$got" = "$want" ] && pass "three more splits: $got" ||
-	fail "partitions after the three splits:"$'\n'"$got"$'\n'"want:"$'\n'"$want"
+[ "$got" = "$want" ] && pass "four more splits: $got" ||
+	fail "partitions after the four splits:"$'\n'"$got"$'\n'"want:"$'\n'"$want"
 diff=$(q -c "SELECT (SELECT count(*) FROM ((SELECT * FROM ev EXCEPT ALL SELECT * FROM ev_m)
 	UNION ALL (SELECT * FROM ev_m EXCEPT ALL SELECT * FROM ev)) d)
 	+ (SELECT count(*) FROM ((SELECT * FROM names EXCEPT ALL SELECT * FROM names_mirror)
 	UNION ALL (SELECT * FROM names_mirror EXCEPT ALL SELECT * FROM names)) d)
+	+ (SELECT count(*) FROM ((SELECT * FROM ids EXCEPT ALL SELECT * FROM ids_mirror)
+	UNION ALL (SELECT * FROM ids_mirror EXCEPT ALL SELECT * FROM ids)) d)
 	+ (SELECT count(*) FROM ((SELECT * FROM \"Odd Schema\".\"we\"\"ird\" EXCEPT ALL SELECT * FROM odd_m)
 	UNION ALL (SELECT * FROM odd_m EXCEPT ALL SELECT * FROM \"Odd Schema\".\"we\"\"ird\")) d)")
 changed=$(q -c "SELECT count(*) FROM ev WHERE payload LIKE '%x'")
-[ "$diff" = 0 ] && pass "the three tables equal their mirrors ($changed ev rows rewritten meanwhile)" ||
-	fail "the three tables differ from their mirrors in $diff rows"
+[ "$diff" = 0 ] && pass "the four tables equal their mirrors ($changed ev rows rewritten meanwhile)" ||
+	fail "the four tables differ from their mirrors in $diff rows"
 [ "$changed" -gt 0 ] || fail "the second writer changed nothing"
 check_no_leftovers "after all splits"
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "orchestrator/bounds.h"
+#include "parser/keyenc.h"
 
 static struct orch_bounds parse_ok(const char *expr)
 {
@@ -81,6 +82,23 @@ Test(bounds, timestamps)
 
 	cr_assert_str_eq(b.lo.value, "2024-01-01 00:00:00+00");
 	cr_assert_str_eq(b.hi.value, "2024-02-01 10:00:00.5+00");
+}
+
+Test(bounds, uuids_as_postgres_prints_them_encode_as_uuid_keys)
+{
+	struct orch_bounds b =
+	        parse_ok("FOR VALUES FROM ('40000000-0000-0000-0000-000000000000') TO "
+	                 "('8f14e45f-ceea-467f-a0e6-b3a2fcd2a0f1')");
+	uint64_t lo, hi;
+
+	cr_assert_str_eq(b.lo.literal, "'40000000-0000-0000-0000-000000000000'");
+	cr_assert_str_eq(b.lo.value, "40000000-0000-0000-0000-000000000000");
+	cr_assert_str_eq(b.hi.value, "8f14e45f-ceea-467f-a0e6-b3a2fcd2a0f1");
+	/* what the catalog reader does with them */
+	cr_assert(parser_keyenc_parse(FS_KEY_UUID, b.lo.value, strlen(b.lo.value), &lo));
+	cr_assert(parser_keyenc_parse(FS_KEY_UUID, b.hi.value, strlen(b.hi.value), &hi));
+	cr_assert_eq(lo, UINT64_C(0x4000000000000000));
+	cr_assert_eq(hi, UINT64_C(0x8f14e45fceea467f));
 }
 
 Test(bounds, default_partition)

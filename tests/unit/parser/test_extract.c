@@ -16,12 +16,12 @@ enum {
 	EV = 1,
 	TS = 2,
 	NM = 3,
-	AC = 4
+	AC = 4,
+	UU = 5
 }; /* table ids of the test catalog */
 
 static struct fs_catalog *make_catalog(uint64_t version, const char *events_key)
 {
-	struct fs_catalog *cat = fs_catalog_create(version, 4);
 	struct {
 		const char *schema, *name, *key;
 		uint16_t id;
@@ -32,10 +32,13 @@ static struct fs_catalog *make_catalog(uint64_t version, const char *events_key)
 	        {"public", "ts_events", "ts", TS, 2, FS_KEY_TIMESTAMP},
 	        {"public", "names", "name", NM, 1, FS_KEY_TEXT},
 	        {"app", "accounts", "acct", AC, 1, FS_KEY_INT},
+	        {"public", "uuids", "id", UU, 1, FS_KEY_UUID},
 	};
+	int n = (int)(sizeof(defs) / sizeof(defs[0]));
+	struct fs_catalog *cat = fs_catalog_create(version, n);
 
 	cr_assert(cat);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n; i++) {
 		struct fs_table *t = &cat->tables[i];
 
 		t->id = defs[i].id;
@@ -68,7 +71,10 @@ static void teardown(void)
 
 static enum fs_keytype type_of(uint16_t table)
 {
-	return table == TS ? FS_KEY_TIMESTAMP : table == NM ? FS_KEY_TEXT : FS_KEY_INT;
+	return table == TS   ? FS_KEY_TIMESTAMP
+	       : table == NM ? FS_KEY_TEXT
+	       : table == UU ? FS_KEY_UUID
+	                     : FS_KEY_INT;
 }
 
 /* Encoded form of a key given as text; NULL means the end of the key space (lo or hi). */
@@ -232,6 +238,42 @@ static const struct corpus_case {
          1,
          {{NM, R, PREFIX, "abc", "abc\xff\xff\xff\xff\xff"}}},
         {"SELECT * FROM names WHERE name LIKE '%abc'", R, 1, {{NM, R, NONE, NULL, NULL}}},
+        /* a uuid's key is its first 8 bytes: any uuid sharing them names the same key */
+        {"SELECT * FROM uuids WHERE id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",
+         R,
+         1,
+         {{UU, R, EQ, "a0eebc99-9c0b-4ef8-0000-000000000000",
+           "a0eebc99-9c0b-4ef8-ffff-ffffffffffff"}}},
+        {"SELECT * FROM uuids WHERE id = '{A0EEBC999C0B4EF8BB6D6BB9BD380A11}'::uuid",
+         R,
+         1,
+         {{UU, R, EQ, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+           "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}},
+        {"SELECT * FROM uuids WHERE id = uuid 'a0eebc999c0b4ef8bb6d6bb9bd380a11'",
+         R,
+         1,
+         {{UU, R, EQ, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+           "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}},
+        /* uuids sharing 8 bytes share a key: an exclusive bound stays inclusive, as for text */
+        {"SELECT * FROM uuids WHERE id >= '10000000-0000-0000-0000-000000000000'"
+         " AND id < '20000000-0000-0000-0000-000000000000'",
+         R,
+         1,
+         {{UU, R, RANGE, "10000000-0000-0000-0000-000000000000",
+           "20000000-0000-0000-0000-000000000000"}}},
+        {"SELECT * FROM uuids WHERE id IN ('c0000000-0000-0000-0000-000000000000',"
+         " 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'b0000000-0000-0000-0000-000000000000')",
+         R,
+         1,
+         {{UU, R, IN, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+           "c0000000-0000-0000-0000-000000000000"}}},
+        {"SELECT * FROM uuids WHERE id LIKE 'a0ee%'", R, 1, {{UU, R, NONE, NULL, NULL}}},
+        {"SELECT * FROM uuids WHERE id = 'a0eebc99'", R, 1, {{UU, R, NONE, NULL, NULL}}},
+        {"INSERT INTO uuids VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 1)",
+         W,
+         1,
+         {{UU, W, EQ, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+           "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}},
         {"INSERT INTO events VALUES (5, 'a')", W, 1, {{EV, W, EQ, "5", "5"}}},
         {"INSERT INTO events VALUES (5, 'a'), (2, 'b'), (9, 'c')", W, 1, {{EV, W, IN, "2", "9"}}},
         {"INSERT INTO events (v, id) VALUES ('a', 42), ('b', 40)", W, 1, {{EV, W, IN, "40", "42"}}},
@@ -517,6 +559,16 @@ Test(extract, params_text, .init = setup, .fini = teardown)
 	parser_prepare(p, q, strlen(q), &prep);
 	bind_text(&prep, 2, (const char *[]){"2024-01-01", "2024-01-02 10:00:00+00"}, &st);
 	expect_access(q, &st, 0, &(struct want){TS, R, RANGE, "2024-01-01", "2024-01-02 10:00:00"});
+
+	q = "SELECT * FROM uuids WHERE id = $1::uuid";
+	parser_prepare(p, q, strlen(q), &prep);
+	bind_text(&prep, 1, (const char *[]){"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}, &st);
+	expect_access(q, &st, 0,
+	              &(struct want){UU, R, EQ, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+	                             "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"});
+	/* uuid_in refuses surrounding blanks, and so do we */
+	bind_text(&prep, 1, (const char *[]){" a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}, &st);
+	expect_access(q, &st, 0, &(struct want){UU, R, NONE, NULL, NULL});
 }
 
 Test(extract, params_binary, .init = setup, .fini = teardown)
@@ -588,6 +640,22 @@ Test(extract, params_binary, .init = setup, .fini = teardown)
 	parser_bind(p, &prep, 1, (const char *[]){"bin"}, (const int32_t[]){3},
 	            (const int16_t[]){1}, &st);
 	expect_access(q, &st, 0, &(struct want){NM, R, EQ, "bin", "bin"});
+
+	/* a binary uuid is its 16 bytes; any other length gives no key */
+	{
+		const char *u = "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b\xb9\xbd\x38\x0a\x11";
+
+		q = "SELECT * FROM uuids WHERE id = $1";
+		parser_prepare(p, q, strlen(q), &prep);
+		parser_bind(p, &prep, 1, (const char *[]){u}, (const int32_t[]){16},
+		            (const int16_t[]){1}, &st);
+		expect_access(q, &st, 0,
+		              &(struct want){UU, R, EQ, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		                             "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"});
+		parser_bind(p, &prep, 1, (const char *[]){u}, (const int32_t[]){15},
+		            (const int16_t[]){1}, &st);
+		expect_access(q, &st, 0, &(struct want){UU, R, NONE, NULL, NULL});
+	}
 }
 
 Test(extract, prepared_constants_are_folded, .init = setup, .fini = teardown)

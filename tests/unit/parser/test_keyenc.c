@@ -32,6 +32,13 @@ static bool parses(enum fs_keytype t, const char *s)
 	return parser_keyenc_parse(t, s, strlen(s), &k);
 }
 
+/* Asserts that none of the n texts in bad is a valid key of type t. */
+static void assert_refused(enum fs_keytype t, const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_assert_not(parses(t, bad[i]), "accepted %s", bad[i]);
+}
+
 static int cmp_u64(uint64_t a, uint64_t b)
 {
 	return (a > b) - (a < b);
@@ -197,8 +204,7 @@ Test(keyenc, ts_rejects_invalid)
 	        "999999-12-31 23:59:59",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_not(parses(FS_KEY_TIMESTAMP, bad[i]), "accepted %s", bad[i]);
+	assert_refused(FS_KEY_TIMESTAMP, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(keyenc, ts_literal_format)
@@ -285,6 +291,140 @@ Test(keyenc, text_round_trip_and_literal)
 	                                sizeof(buf)));
 	cr_assert_str_eq(buf, "'ab'");
 	cr_assert_not(parser_keyenc_literal(FS_KEY_TEXT, enc(FS_KEY_TEXT, "abc"), buf, 5));
+}
+
+/* The key of the uuid 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11': its first 8 bytes. */
+#define UUID_A0 UINT64_C(0xa0eebc999c0b4ef8)
+
+Test(keyenc, uuid_accepts_what_uuid_in_accepts)
+{
+	const char *forms[] = {
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",   "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+	        "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+	        "{A0EEBC999C0B4EF8BB6D6BB9BD380A11}",     "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+	        "a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11",    "a0EEbc999C0b-4eF8bb6d6bb9bd380a11",
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		cr_assert_eq(enc(FS_KEY_UUID, forms[i]), UUID_A0, "%s", forms[i]);
+	/* only the first 8 bytes count */
+	cr_assert_eq(enc(FS_KEY_UUID, "a0eebc99-9c0b-4ef8-ffff-ffffffffffff"), UUID_A0);
+	cr_assert_eq(enc(FS_KEY_UUID, "00000000-0000-0000-0000-000000000000"), 0);
+	cr_assert_eq(enc(FS_KEY_UUID, "ffffffff-ffff-ffff-ffff-ffffffffffff"), UINT64_MAX);
+}
+
+Test(keyenc, uuid_rejects_what_uuid_in_rejects)
+{
+	const char *bad[] = {
+	        "",
+	        "{}",
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",   /* 31 digits */
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111", /* 33 digits */
+	        "a0eebc999c0b4ef8bb6d6bb9bd380a1",
+	        "a0eebc999c0b4ef8bb6d6bb9bd380a111",
+	        "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1x",
+	        "a0e-ebc99-9c0b-4ef8-bb6d-6bb9bd380a11", /* a hyphen after 3 digits */
+	        "a0eebc9-9-9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "-a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-",
+	        " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11 ",
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\n",
+	        "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+	        "{{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}}",
+	        "{ a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+	        "(a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11)",
+	        "0xa0eebc999c0b4ef8bb6d6bb9bd380a11",
+	        "a0eebc99 9c0b 4ef8 bb6d 6bb9bd380a11",
+	};
+
+	assert_refused(FS_KEY_UUID, bad, sizeof(bad) / sizeof(bad[0]));
+}
+
+/* Writes the 16 bytes u in the canonical text form (lower case, 8-4-4-4-12). */
+static void uuid_text(const unsigned char u[16], char out[37])
+{
+	size_t o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		o += (size_t)snprintf(out + o, 3, "%02x", u[i]);
+	}
+}
+
+Test(keyenc, uuid_order_follows_memcmp)
+{
+	/* sorted by memcmp of their bytes, as PostgreSQL sorts uuids; some share 8 bytes */
+	const char *sorted[] = {
+	        "00000000-0000-0000-0000-000000000000", "00000000-0000-0001-0000-000000000000",
+	        "0fffffff-ffff-ffff-ffff-ffffffffffff", "10000000-0000-0000-0000-000000000000",
+	        "7f3a91c2-5e0b-11d4-0000-000000000001", "7f3a91c2-5e0b-11d4-8000-000000000000",
+	        "7f3a91c2-5e0b-11d5-0000-000000000000", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+	        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+	};
+
+	for (size_t i = 1; i < sizeof(sorted) / sizeof(sorted[0]); i++)
+		cr_assert_leq(enc(FS_KEY_UUID, sorted[i - 1]), enc(FS_KEY_UUID, sorted[i]),
+		              "%s before %s", sorted[i - 1], sorted[i]);
+	cr_assert_eq(enc(FS_KEY_UUID, sorted[4]), enc(FS_KEY_UUID, sorted[5]), "a tie");
+
+	for (int i = 0; i < 100000; i++) {
+		unsigned char a[16], b[16];
+		char ta[37], tb[37];
+		uint64_t ka, kb;
+		int first8;
+
+		for (int j = 0; j < 16; j++) {
+			/* a small alphabet makes long common prefixes likely */
+			a[j] = (unsigned char)(i % 2 ? rnd() % 2 : rnd());
+			b[j] = (unsigned char)(i % 2 ? rnd() % 2 : rnd());
+		}
+		uuid_text(a, ta);
+		uuid_text(b, tb);
+		ka = enc(FS_KEY_UUID, ta);
+		kb = enc(FS_KEY_UUID, tb);
+		cr_assert_eq(ka, parser_keyenc_uuid(a), "text and bytes of %s", ta);
+		first8 = memcmp(a, b, 8);
+		cr_assert_eq(cmp_u64(ka, kb), (first8 > 0) - (first8 < 0), "%s vs %s", ta, tb);
+		/* the order of the whole uuids never contradicts the encoded order */
+		if (memcmp(a, b, 16) < 0)
+			cr_assert_leq(ka, kb, "%s vs %s", ta, tb);
+	}
+}
+
+Test(keyenc, uuid_literal_is_the_smallest_uuid_of_its_key)
+{
+	const char *orig = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+	char buf[64], again[64];
+	uint64_t k = enc(FS_KEY_UUID, orig), back;
+
+	cr_assert(parser_keyenc_literal(FS_KEY_UUID, k, buf, sizeof(buf)));
+	cr_assert_str_eq(buf, "'a0eebc99-9c0b-4ef8-0000-000000000000'");
+	/* canonical lower-case forms compare as strings the way their bytes compare */
+	cr_assert_leq(strncmp(buf + 1, orig, 36), 0);
+	cr_assert(parser_keyenc_parse(FS_KEY_UUID, buf + 1, 36, &back));
+	cr_assert_eq(back, k);
+	cr_assert(parser_keyenc_literal(FS_KEY_UUID, back, again, sizeof(again)));
+	cr_assert_str_eq(again, buf);
+
+	cr_assert(parser_keyenc_literal(FS_KEY_UUID, 0, buf, sizeof(buf)));
+	cr_assert_str_eq(buf, "'00000000-0000-0000-0000-000000000000'");
+	cr_assert(parser_keyenc_literal(FS_KEY_UUID, UINT64_MAX, buf, sizeof(buf)));
+	cr_assert_str_eq(buf, "'ffffffff-ffff-ffff-0000-000000000000'");
+	for (int i = 0; i < 10000; i++) {
+		k = rnd();
+		cr_assert(parser_keyenc_literal(FS_KEY_UUID, k, buf, sizeof(buf)));
+		cr_assert_eq(strlen(buf), 38, "%s", buf);
+		cr_assert(parser_keyenc_parse(FS_KEY_UUID, buf + 1, 36, &back), "%s", buf);
+		cr_assert_eq(back, k, "%s", buf);
+	}
+	/* 36 characters, two quotes and the NUL */
+	cr_assert_not(parser_keyenc_literal(FS_KEY_UUID, k, buf, 38));
+	cr_assert(parser_keyenc_literal(FS_KEY_UUID, k, buf, 39));
 }
 
 Test(keyenc, unsupported_type)

@@ -364,6 +364,35 @@ Test(planner, split_point_for_text_is_a_short_printable_prefix)
 	fs_snap_release(&cat->snap);
 }
 
+Test(planner, split_point_for_uuid_is_the_median_as_a_uuid_literal)
+{
+	const char *lo_s = "40000000-0000-0000-0000-000000000000";
+	const char *hi_s = "80000000-0000-0000-0000-000000000000";
+	struct fs_partition parts[1] = {{.name = "ids_4_8"}};
+	struct fs_catalog *cat;
+	struct fake f;
+	uint64_t k, back, w;
+	char lit[FS_LITERAL_MAX];
+	static const double ld[H] = {10, 10, 10, 10, 10, 10}, none[H] = {0};
+
+	cr_assert(parser_keyenc_parse(FS_KEY_UUID, lo_s, strlen(lo_s), &parts[0].lo));
+	cr_assert(parser_keyenc_parse(FS_KEY_UUID, hi_s, strlen(hi_s), &parts[0].hi));
+	cat = catalog(1, FS_KEY_UUID, "uuid", parts, 1);
+	w = (parts[0].hi - parts[0].lo) / 4;
+	fake_init(&f, 1);
+	for (int i = 0; i < 4; i++)
+		fake_bucket(&f, 0, parts[0].lo + i * w,
+		            i == 3 ? parts[0].hi : parts[0].lo + (i + 1) * w, i == 1 ? ld : none);
+	cr_assert(planner_split_point(&cat->tables[0], 0, &f.t, &k));
+	cr_assert(k > parts[0].lo && k < parts[0].hi);
+	cr_assert(parser_keyenc_literal(FS_KEY_UUID, k, lit, sizeof(lit)));
+	/* the middle of the second quarter of [0x40.., 0x80..), taken as it is */
+	cr_assert_str_eq(lit, "'58000000-0000-0000-0000-000000000000'");
+	cr_assert(parser_keyenc_parse(FS_KEY_UUID, lit + 1, strlen(lit) - 2, &back));
+	cr_assert_eq(back, k);
+	fs_snap_release(&cat->snap);
+}
+
 Test(planner, split_point_refuses_what_cannot_be_split)
 {
 	struct fs_partition parts[3] = {
