@@ -32,6 +32,7 @@
 #                  "avg_ms_mean", "p99_ms_mean"}, "forwarder": {...}, "pgbouncer": {...},
 #       "foreshard": {...}, "fs_pgbouncer", "fs_direct", "fs_forwarder"}, ...],
 #    "geomean_fs_pgbouncer", "geomean_fs_direct", "geomean_fs_forwarder"}
+# (with BENCH_BASELINE also "baseline": {...}, "fs_baseline" and "geomean_fs_baseline").
 # The geometric means are over the configurations. A full run with the defaults takes about
 # 10 minutes (36 runs of 15 s plus start-up, connections and log processing; a 3 s smoke run of
 # the full matrix took 2 minutes).
@@ -45,6 +46,9 @@
 #                       pgbench always reaches every target, and PostgreSQL directly, over TCP.
 #   BENCH_SCALE=10      pgbench scale               BENCH_THREADS=2   pgbench threads (-j)
 #   BENCH_WORKERS=cores foreshard and forwarder worker threads
+#   BENCH_BASELINE=DIR  also run the foreshard built in DIR (another commit, same settings) as
+#                       target "baseline", and print foreshard/baseline: a change's effect
+#                       measured in the same run as its peers
 #   BENCH_KEEP=1        keep the temporary directory (pgbench outputs, configs, logs; the
 #                       per-transaction logs are always removed once summarised, they are large)
 set -euo pipefail
@@ -61,7 +65,9 @@ scale=${BENCH_SCALE:-10}
 threads=${BENCH_THREADS:-2}
 workers=${BENCH_WORKERS:-$cores}
 keep=${BENCH_KEEP:-0}
+baseline_arg=${BENCH_BASELINE:-}
 targets=(direct forwarder pgbouncer foreshard)
+[ -z "$baseline_arg" ] || targets+=(baseline)
 
 for v in duration rounds scale threads workers; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench: ${v} must be a positive integer" >&2; exit 2; }
@@ -91,7 +97,12 @@ done
 build=$(cd "$build_arg" 2>/dev/null && pwd) || { echo "bench: build directory $build_arg not found" >&2; exit 2; }
 daemon=$build/foreshard
 fwd=$build/bench/fs-fwd
-for f in "$daemon" "$fwd"; do
+baseline_daemon=""
+if [ -n "$baseline_arg" ]; then
+	baseline_daemon=$(cd "$baseline_arg" 2>/dev/null && pwd)/foreshard ||
+		{ echo "bench: BENCH_BASELINE: directory $baseline_arg not found" >&2; exit 2; }
+fi
+for f in "$daemon" "$fwd" $baseline_daemon; do
 	[ -x "$f" ] || { echo "bench: $f not found (cmake --build $build)" >&2; exit 2; }
 done
 
@@ -111,7 +122,10 @@ fs_port=$(free_port "$pg_port")
 ctl_port=$(free_port "$pg_port" "$fs_port")
 pgb_port=$(free_port "$pg_port" "$fs_port" "$ctl_port")
 fwd_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port")
-declare -A port=([direct]=$pg_port [forwarder]=$fwd_port [pgbouncer]=$pgb_port [foreshard]=$fs_port)
+base_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port" "$fwd_port")
+base_ctl_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port" "$fwd_port" "$base_port")
+declare -A port=([direct]=$pg_port [forwarder]=$fwd_port [pgbouncer]=$pgb_port [foreshard]=$fs_port
+	[baseline]=$base_port)
 declare -A pid=()
 pg_started=0
 
@@ -140,7 +154,7 @@ stop_target() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	for t in foreshard pgbouncer forwarder; do
+	for t in baseline foreshard pgbouncer forwarder; do
 		stop_target "$t"
 	done
 	if [ "$pg_started" -eq 1 ]; then
@@ -233,24 +247,30 @@ say "starting PgBouncer $(pgbouncer --version | head -1 | awk '{ print $2 }') on
 pid[pgbouncer]=$!
 wait_ready pgbouncer "$tmp/pgbouncer.out"
 
-cat >"$tmp/foreshard.conf" <<CONF
+# Starts target NAME (foreshard or baseline) from DAEMON with its console on CTL_PORT.
+start_foreshard() {
+	local name=$1 daemon=$2 ctl=$3
+	cat >"$tmp/$name.conf" <<CONF
 # Written by bench/proxy.sh: observe mode profiles and forecasts but never changes the schema.
 [foreshard]
 listen_addr = 127.0.0.1
-listen_port = $fs_port
+listen_port = ${port[$name]}
 server_host = $up_host
 server_port = $pg_port
 workers = $workers
 control_dir = $ctldir
-control_port = $ctl_port
+control_port = $ctl
 log_level = warn
 manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
 mode = observe
 CONF
-say "starting foreshard on 127.0.0.1:$fs_port (observe mode, $workers workers, upstream $up_host)"
-"$daemon" -c "$tmp/foreshard.conf" >"$tmp/foreshard.log" 2>&1 &
-pid[foreshard]=$!
-wait_ready foreshard "$tmp/foreshard.log"
+	say "starting $name ($daemon) on 127.0.0.1:${port[$name]} (observe mode, $workers workers, upstream $up_host)"
+	"$daemon" -c "$tmp/$name.conf" >"$tmp/$name.log" 2>&1 &
+	pid[$name]=$!
+	wait_ready "$name" "$tmp/$name.log"
+}
+start_foreshard foreshard "$daemon" "$ctl_port"
+[ -z "$baseline_daemon" ] || start_foreshard baseline "$baseline_daemon" "$base_ctl_port"
 
 # Prints "n avg_ms p99_ms" over the transactions logged in pgbench's per-transaction logs
 # (third field: elapsed microseconds; "failed" or "skipped" lines are not latencies).
@@ -315,7 +335,7 @@ for w in $workloads; do
 				r_tps[$key]="${r_tps[$key]:-} $tps"
 				r_avg[$key]="${r_avg[$key]:-} $avg"
 				r_p99[$key]="${r_p99[$key]:-} $p99"
-				for d in forwarder pgbouncer foreshard; do
+				for d in "${targets[@]:1}"; do
 					kill -0 "${pid[$d]}" 2>/dev/null || { say "$d died during the run"; exit 1; }
 				done
 			done
@@ -331,7 +351,7 @@ pgb_queries=$(psql -X --csv "host=127.0.0.1 port=$pgb_port user=foreshard dbname
 	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "total_query_count") col = i }
 		 NR > 1 && $1 == "foreshard" { print $col }' || true)
 say "foreshard relayed ${fs_queries:-an unknown number of} statements, PgBouncer ${pgb_queries:-an unknown number of} (SHOW STATS)"
-for t in foreshard pgbouncer forwarder; do
+for t in baseline foreshard pgbouncer forwarder; do
 	stop_target "$t"
 done
 
@@ -353,37 +373,54 @@ for w in $workloads; do
 	done
 done
 echo
-printf '%-16s %7s  %14s %14s %14s %14s\n' workload clients fs/pgbouncer fs/direct fs/forwarder 'p99 fs/pgb'
+peers=(pgbouncer direct forwarder)
+[ -z "$baseline_daemon" ] || peers+=(baseline)
+printf '%-16s %7s ' workload clients
+printf ' %14s' "${peers[@]/#/fs/}" 'p99 fs/pgb'
+printf '\n'
 results=""
-declare -A logsum=([pgbouncer]=0 [direct]=0 [forwarder]=0) rat=()
+declare -A logsum=() rat=()
+for t in "${peers[@]}"; do
+	logsum[$t]=0
+done
 nratio=0
 for w in $workloads; do
 	for c in $clients_list; do
 		fs=$(mean "${r_tps[$w/$c/foreshard]}")
-		for t in pgbouncer direct forwarder; do
+		for t in "${peers[@]}"; do
 			rat[$t]=$(ratio "$fs" "$(mean "${r_tps[$w/$c/$t]}")")
 			logsum[$t]=$(awk -v s="${logsum[$t]}" -v x="${rat[$t]}" \
 				'BEGIN { if (s == "null" || x == "null") printf "null"; else printf "%.9f", s + log(x) }')
 		done
 		nratio=$((nratio + 1))
 		p99r=$(ratio "$(mean "${r_p99[$w/$c/foreshard]}")" "$(mean "${r_p99[$w/$c/pgbouncer]}")")
-		printf '%-16s %7s  %14s %14s %14s %14s\n' "$w" "$c" "${rat[pgbouncer]}" "${rat[direct]}" \
-			"${rat[forwarder]}" "$p99r"
+		printf '%-16s %7s ' "$w" "$c"
+		for t in "${peers[@]}"; do
+			printf ' %14s' "${rat[$t]}"
+		done
+		printf ' %14s\n' "$p99r"
 		entry="{\"workload\": \"$w\", \"clients\": $c"
 		for t in "${targets[@]}"; do
 			key=$w/$c/$t
 			entry+=", \"$t\": {\"tps\": [$(join "${r_tps[$key]}")], \"avg_ms\": [$(join "${r_avg[$key]}")], \"p99_ms\": [$(join "${r_p99[$key]}")], \"tps_mean\": $(mean "${r_tps[$key]}"), \"avg_ms_mean\": $(mean "${r_avg[$key]}"), \"p99_ms_mean\": $(mean "${r_p99[$key]}")}"
 		done
-		entry+=", \"fs_pgbouncer\": ${rat[pgbouncer]}, \"fs_direct\": ${rat[direct]}, \"fs_forwarder\": ${rat[forwarder]}}"
+		for t in "${peers[@]}"; do
+			entry+=", \"fs_$t\": ${rat[$t]}"
+		done
+		entry+="}"
 		results+="${results:+, }$entry"
 	done
 done
 declare -A geo=()
-for t in pgbouncer direct forwarder; do
+for t in "${peers[@]}"; do
 	geo[$t]=$(awk -v s="${logsum[$t]}" -v n="$nratio" 'BEGIN { if (s == "null") printf "null"; else printf "%.3f", exp(s / n) }')
 done
-printf '%-16s %7s  %14s %14s %14s\n' geomean '' "${geo[pgbouncer]}" "${geo[direct]}" "${geo[forwarder]}"
-echo
-printf '{"bench": "proxy", "upstream": "%s", "duration_s": %s, "rounds": %s, "scale": %s, "pgbench_threads": %s, "workers": %s, "cores": %s, "results": [%s], "geomean_fs_pgbouncer": %s, "geomean_fs_direct": %s, "geomean_fs_forwarder": %s}\n' \
-	"$upstream" "$duration" "$rounds" "$scale" "$threads" "$workers" "$cores" "$results" \
-	"${geo[pgbouncer]}" "${geo[direct]}" "${geo[forwarder]}"
+printf '%-16s %7s ' geomean ''
+geojson=""
+for t in "${peers[@]}"; do
+	printf ' %14s' "${geo[$t]}"
+	geojson+=", \"geomean_fs_$t\": ${geo[$t]}"
+done
+printf '\n\n'
+printf '{"bench": "proxy", "upstream": "%s", "duration_s": %s, "rounds": %s, "scale": %s, "pgbench_threads": %s, "workers": %s, "cores": %s, "results": [%s]%s}\n' \
+	"$upstream" "$duration" "$rounds" "$scale" "$threads" "$workers" "$cores" "$results" "$geojson"

@@ -11,6 +11,13 @@
  * emit profile events and follow the transaction status. Everything else, authentication
  * included, passes through unread, so trust, password, md5 and SCRAM work unchanged.
  *
+ * Reading: once the session is logged in, each plain socket is read through the connection's own
+ * read event (cl_rd, sv_rd) with one recv into the bufferevent's input, and the bufferevent only
+ * writes. libevent's own socket read sizes every read with ioctl(FIONREAD) and caps it at 4 KB:
+ * a system call more per message, and many reads per large one. Before login the bufferevents
+ * read as usual, so the server leg's connect timeout (a bufferevent timeout) keeps working; TLS
+ * sockets always read through their bufferevent, which owns the TLS state.
+ *
  * Pausing: a statement is held when it touches a paused table that the connection's open
  * transaction has not touched yet. Held bytes stay in the client's input buffer and reading
  * stops; the worker re-runs the splitter on resume, so statements leave in arrival order.
@@ -56,6 +63,7 @@ static void server_read_cb(struct bufferevent *bev, void *arg);
 static void side_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void server_event_cb(struct bufferevent *bev, short what, void *arg);
+static void sock_read_cb(evutil_socket_t fd, short what, void *arg);
 static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len);
 static void unread_up(void *ctx, unsigned char type);
 static enum proxy_frame_verdict inspect_down(void *ctx, unsigned char *msg, uint32_t len);
@@ -157,6 +165,10 @@ void proxy_conn_close(struct proxy_conn *c, const char *reason)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->cl_rd)
+		event_free(c->cl_rd);
+	if (c->sv_rd)
+		event_free(c->sv_rd);
 	if (c->cl)
 		bufferevent_free(c->cl);
 	if (c->sv)
@@ -172,12 +184,84 @@ void proxy_conn_close(struct proxy_conn *c, const char *reason)
 	proxy_worker_check_drained(w);
 }
 
+/* Starts (on) or stops reading from side bev of c, through whichever reader owns its socket. */
+static void side_read(struct proxy_conn *c, struct bufferevent *bev, bool on)
+{
+	struct event *own = bev == c->cl ? c->cl_rd : c->sv_rd;
+
+	if (own && on)
+		event_add(own, NULL);
+	else if (own)
+		event_del(own);
+	else if (on)
+		bufferevent_enable(bev, EV_READ);
+	else
+		bufferevent_disable(bev, EV_READ);
+}
+
+/*
+ * Moves the reading of side bev's plain socket from the bufferevent to an event of c's own, keeping
+ * whether it was enabled. Stays with the bufferevent when the event cannot be made.
+ */
+static void own_reads(struct proxy_conn *c, struct bufferevent *bev, struct event **own)
+{
+	bool reading = bufferevent_get_enabled(bev) & EV_READ;
+
+	*own = event_new(c->w->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, sock_read_cb, c);
+	if (!*own)
+		return;
+	bufferevent_disable(bev, EV_READ);
+	/* a socket bufferevent keeps the end of its input frozen except inside its own read */
+	evbuffer_unfreeze(bufferevent_get_input(bev), 0);
+	if (reading)
+		event_add(*own, NULL);
+}
+
+/* The session is logged in: plain sockets are read by c from now on (see the DESIGN note). */
+static void own_plain_reads(struct proxy_conn *c)
+{
+	if (!c->client_tls && !c->cl_rd)
+		own_reads(c, c->cl, &c->cl_rd);
+	if (!c->server_tls && !c->sv_rd)
+		own_reads(c, c->sv, &c->sv_rd);
+}
+
+/*
+ * One recv from side bev's socket into its input. Returns 1 when bytes came, 0 when none were
+ * there yet, and -1 at end of file or on an error, with what set as a bufferevent event would be.
+ */
+static int sock_read(struct bufferevent *bev, short *what)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (evbuffer_reserve_space(in, PROXY_READ_SIZE, &v, 1) != 1) {
+		*what = BEV_EVENT_READING | BEV_EVENT_ERROR;
+		return -1;
+	}
+	n = recv(bufferevent_getfd(bev), v.iov_base, v.iov_len, 0);
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(in, &v, 1);
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	*what = BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR);
+	return -1;
+}
+
 /*
  * Drops the server side and closes the client once what is queued for it has been written, so a
  * final error message reaches the client instead of being discarded with the socket.
  */
 static void close_after_flush(struct proxy_conn *c)
 {
+	if (c->sv_rd) {
+		event_free(c->sv_rd);
+		c->sv_rd = NULL;
+	}
 	if (c->sv) {
 		bufferevent_free(c->sv);
 		c->sv = NULL;
@@ -187,7 +271,7 @@ static void close_after_flush(struct proxy_conn *c)
 		return;
 	}
 	c->closing = true;
-	bufferevent_disable(c->cl, EV_READ);
+	side_read(c, c->cl, false);
 }
 
 void proxy_conn_fail(struct proxy_conn *c, const char *sqlstate, const char *msg)
@@ -203,10 +287,11 @@ void proxy_conn_fail(struct proxy_conn *c, const char *sqlstate, const char *msg
 }
 
 /* Stops reading from `from` while `to` has a large backlog; side_write_cb resumes it. */
-static void apply_backpressure(struct bufferevent *from, struct bufferevent *to)
+static void apply_backpressure(struct proxy_conn *c, struct bufferevent *from,
+                               struct bufferevent *to)
 {
 	if (evbuffer_get_length(bufferevent_get_output(to)) > PROXY_BACKLOG_HIGH)
-		bufferevent_disable(from, EV_READ);
+		side_read(c, from, false);
 }
 
 /*
@@ -245,11 +330,11 @@ static void pump_up(struct proxy_conn *c)
 	}
 	switch (st) {
 	case PROXY_STREAM_OK:
-		apply_backpressure(c->cl, c->sv);
+		apply_backpressure(c, c->cl, c->sv);
 		break;
 	case PROXY_STREAM_HELD:
 		/* stop reading: the held bytes stay where they are until resume */
-		bufferevent_disable(c->cl, EV_READ);
+		side_read(c, c->cl, false);
 		break;
 	case PROXY_STREAM_BAD:
 		if (c->fail_msg)
@@ -296,7 +381,7 @@ static bool pump_down(struct proxy_conn *c)
 		return false;
 	}
 	if (st == PROXY_STREAM_OK) {
-		apply_backpressure(c->sv, c->cl);
+		apply_backpressure(c, c->sv, c->cl);
 		return true;
 	}
 	/* HELD cannot happen: the server side never holds */
@@ -314,9 +399,10 @@ static void server_read_cb(struct bufferevent *bev, void *arg)
 		bufferevent_set_timeouts(c->sv, NULL, NULL);
 		c->sv_timer = false;
 	}
-	if (c->state == PROXY_CONN_RELAY)
-		pump_down(c);
-	else if (c->state == PROXY_CONN_TUNNEL)
+	if (c->state == PROXY_CONN_RELAY) {
+		if (pump_down(c) && c->logged_in)
+			own_plain_reads(c);
+	} else if (c->state == PROXY_CONN_TUNNEL)
 		proxy_startup_tunnel(c, c->sv, c->cl);
 	else
 		proxy_startup_server_read(c);
@@ -335,9 +421,9 @@ static void side_write_cb(struct bufferevent *bev, void *arg)
 	if (c->state != PROXY_CONN_RELAY && c->state != PROXY_CONN_TUNNEL)
 		return;
 	if (bev == c->sv && !c->held)
-		bufferevent_enable(c->cl, EV_READ);
+		side_read(c, c->cl, true);
 	else if (bev == c->cl)
-		bufferevent_enable(c->sv, EV_READ);
+		side_read(c, c->sv, true);
 }
 
 static void client_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -392,6 +478,33 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 		close_after_flush(c);
 	} else if (pump_down(c)) {
 		close_after_flush(c);
+	}
+}
+
+/* c's own read event on a plain socket, the client's or the server's (see own_plain_reads). */
+static void sock_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proxy_conn *c = arg;
+	bool client = fd == bufferevent_getfd(c->cl);
+	struct bufferevent *bev = client ? c->cl : c->sv;
+	short what = 0;
+
+	(void)ev;
+	switch (sock_read(bev, &what)) {
+	case 1:
+		if (client)
+			client_read_cb(bev, c);
+		else
+			server_read_cb(bev, c);
+		break;
+	case -1:
+		if (client)
+			client_event_cb(bev, what, c);
+		else
+			server_event_cb(bev, what, c);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -963,6 +1076,6 @@ void proxy_conn_unhold(struct proxy_conn *c)
 	if (held_us > max)
 		atomic_store_explicit(&c->w->c.max_hold_us, held_us, memory_order_relaxed);
 	c->held = false;
-	bufferevent_enable(c->cl, EV_READ);
+	side_read(c, c->cl, true);
 	pump_up(c);
 }

@@ -17,6 +17,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,13 @@ static bool open_server(struct proxy_conn *c, const void *first, size_t len)
 		                "foreshard: cannot connect to the PostgreSQL server; check "
 		                "server_host and server_port");
 		return false;
+	}
+	if (p->server_addr.ss_family != AF_UNIX) {
+		int one = 1;
+
+		/* statements go out as soon as they are relayed, as the client's own socket would
+		 * send them (PostgreSQL sets the same on its side) */
+		setsockopt(bufferevent_getfd(c->sv), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	bufferevent_enable(c->sv, EV_READ | EV_WRITE);
 	return true;

@@ -25,6 +25,7 @@
 #define PROXY_TXN_TABLES 8            /* managed tables tracked per open transaction */
 #define PROXY_INFLIGHT 32             /* statements awaiting completion per connection */
 #define PROXY_BACKLOG_HIGH (1u << 20) /* stop reading a side when the other's output exceeds */
+#define PROXY_READ_SIZE 16384         /* bytes asked of a plain socket per read */
 
 /* Commands a worker receives in its mailbox. */
 enum proxy_cmd_kind {
@@ -99,6 +100,8 @@ struct proxy_conn {
 	enum proxy_conn_state state;
 	struct bufferevent *cl;      /* client side */
 	struct bufferevent *sv;      /* server side, once connecting */
+	struct event *cl_rd;         /* reads cl's plain socket once logged in (conn.c), or NULL */
+	struct event *sv_rd;         /* reads sv's plain socket once logged in, or NULL */
 	struct proxy_stream up;      /* client -> server splitter */
 	struct proxy_stream down;    /* server -> client splitter */
 	char addr[64];               /* client address:port for logs and SHOW CLIENTS */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The relay: simple queries (several statements in one string), the extended protocol with
 # pipelining and an error in the middle, prepared statements, COPY, errors and notices, and
-# trust, password, md5 and SCRAM-SHA-256 authentication, all through foreshard exactly as direct.
+# trust, password, md5 and SCRAM-SHA-256 authentication, all through foreshard exactly as direct;
+# and backpressure: a side that reads slowly slows its writer instead of growing foreshard.
 source "$(dirname "$0")/lib.sh"
 
 start_pg
@@ -25,6 +26,30 @@ echo "COPY in and out"
 seq 1 500 | awk '{ print $1 + 5000 "\tc" $1 }' | fsql -c "COPY t1 FROM STDIN"
 [ "$(fsql -At -c 'SELECT count(*) FROM t1')" = "1500" ] || fail "COPY FROM lost rows"
 [ "$(fsql -At -c 'COPY (SELECT k FROM t1 WHERE k > 5000) TO STDOUT' | wc -l)" = "500" ] || fail "COPY TO lost rows"
+
+echo "a client that reads slowly: the server is read no faster, foreshard buffers little"
+# 64 MB of COPY output into a pipe that nobody reads for 3 s. psql writes COPY data out as it
+# arrives, so it stops reading its socket; foreshard must stop reading the server's (at 1 MB
+# queued for the client) instead of holding the result, and resume once the client reads again.
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$FS_PID/status"; }
+before=$(hwm)
+copy_sql="COPY (SELECT g, repeat('x', 500) FROM generate_series(1, 130000) g) TO STDOUT"
+sum=$(fsql -c "$copy_sql" | (sleep 3; md5sum))
+[ "$sum" = "$(db -c "$copy_sql" | md5sum)" ] || fail "a slowly read COPY TO arrived different"
+grew=$(($(hwm) - before))
+[ "$grew" -lt 24000 ] || fail "foreshard's peak memory grew by $grew kB for a slowly read 64 MB result"
+echo "a server that reads slowly: the client is read no faster"
+# The same the other way: 64 MB of COPY FROM STDIN while the server stops reading for 3 s (a
+# trigger sleeps on one row early in the stream).
+fsql -c "CREATE TABLE slow_in (k int, v text)" -c "CREATE FUNCTION nap() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF NEW.k = 1000 THEN PERFORM pg_sleep(3); END IF; RETURN NEW; END \$\$" \
+	-c "CREATE TRIGGER nap BEFORE INSERT ON slow_in FOR EACH ROW EXECUTE FUNCTION nap()"
+before=$(hwm)
+seq 1 130000 | awk '{ printf "%d\t%0500d\n", $1, 0 }' | fsql -c "COPY slow_in FROM STDIN"
+[ "$(fsql -At -c 'SELECT count(*), count(DISTINCT k) FROM slow_in')" = "130000|130000" ] ||
+	fail "a slowly taken COPY FROM lost rows"
+grew=$(($(hwm) - before))
+[ "$grew" -lt 24000 ] || fail "foreshard's peak memory grew by $grew kB for a slowly taken 64 MB COPY"
 
 echo "extended protocol: pipeline with an error in the middle, prepared statements"
 "$FS_BUILD/tests/pipeline_client" "host=$PGHOST_TCP port=$PGPORT_DB dbname=foreshard user=foreshard" || fail "pipeline client fails against PostgreSQL itself"
