@@ -46,10 +46,14 @@ wait "$c" || fail "held extended query failed: $(cat "$TEST_DIR/c.out")"
 
 echo "a query too big to inspect (over 1 MB) still counts as running"
 big=$(head -c 1500000 /dev/zero | tr '\0' x)
-# SHOW CLIENTS is republished once a second: the query runs for 4 s so that a slow (sanitizer)
-# build still shows it in at least two snapshots.
 printf "SELECT pg_sleep(4), length('%s');\n" "$big" | fsql -At >"$TEST_DIR/big.out" 2>&1 &
 bigq=$!
+# psql can take seconds to read and send a 1.5 MB line on a loaded machine: wait until the
+# server runs it, then give SHOW CLIENTS (republished once a second) 3 s of its 4 s sleep.
+for _ in $(seq 1 150); do
+	[ "$(db -At -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(4), length(%'")" = 1 ] && break
+	sleep 0.1
+done
 for _ in $(seq 1 30); do console -c 'SHOW CLIENTS' | grep -q '|active|' && break; sleep 0.1; done
 console -c 'SHOW CLIENTS' | grep -q '|active|' || fail "a 1.5 MB query in progress shows as idle: $(console -c 'SHOW CLIENTS')"
 wait "$bigq" || fail "the big query failed: $(head -c 300 "$TEST_DIR/big.out")"
