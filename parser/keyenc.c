@@ -5,6 +5,7 @@
  * in PostgreSQL, done on day numbers so that no libc time zone state is involved.
  */
 #include "parser/keyenc.h"
+#include "parser/hex.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -310,18 +311,6 @@ done:
 	return c.p == c.end;
 }
 
-/* The value of hex digit ch, or -1. */
-static int hex_digit(char ch)
-{
-	if (is_digit(ch))
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * Parses a uuid as PostgreSQL 15's string_to_uuid does, so that what we take for a key is what
  * the server takes for a uuid: 16 pairs of hex digits, one optional hyphen after each second
@@ -339,8 +328,8 @@ static bool parse_uuid(const char *s, size_t len, unsigned char out[16])
 
 		if (c.end - c.p < 2)
 			return false;
-		hi = hex_digit(c.p[0]);
-		lo = hex_digit(c.p[1]);
+		hi = parser_hex_digit((unsigned char)c.p[0]);
+		lo = parser_hex_digit((unsigned char)c.p[1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (unsigned char)(hi << 4 | lo);

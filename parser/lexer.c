@@ -9,6 +9,7 @@
  * continuation across a newline, dollar quotes, E'' escapes and $n parameters.
  */
 #include "parser/lexer.h"
+#include "parser/hex.h"
 
 #include <string.h>
 #include <strings.h>
@@ -622,20 +623,12 @@ static void put_utf8(struct out *o, uint32_t cp)
 	}
 }
 
-static int hex_val(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Reads exactly n hex digits at *q into *v. */
 static bool hex_digits(const unsigned char **q, const unsigned char *end, int n, uint32_t *v)
 {
 	*v = 0;
 	for (int i = 0; i < n; i++) {
-		int d = *q + i < end ? hex_val((*q)[i]) : -1;
+		int d = *q + i < end ? parser_hex_digit((*q)[i]) : -1;
 
 		if (d < 0)
 			return false;
@@ -669,8 +662,8 @@ static const unsigned char *escape(const unsigned char *q, const unsigned char *
 		put(o, '\t');
 		return q;
 	case 'x':
-		while (n < 2 && q < end && hex_val(*q) >= 0) {
-			v = v << 4 | (uint32_t)hex_val(*q++);
+		while (n < 2 && q < end && parser_hex_digit(*q) >= 0) {
+			v = v << 4 | (uint32_t)parser_hex_digit(*q++);
 			n++;
 		}
 		put(o, n ? (unsigned char)v : 'x');

@@ -217,7 +217,10 @@ static void own_reads(struct proxy_conn *c, struct bufferevent *bev, struct even
 		event_add(*own, NULL);
 }
 
-/* The session is logged in: plain sockets are read by c from now on (see the DESIGN note). */
+/*
+ * The session is logged in (its first ReadyForQuery, from inside the server read that brought it):
+ * plain sockets are read by c from now on (see the DESIGN note).
+ */
 static void own_plain_reads(struct proxy_conn *c)
 {
 	if (!c->client_tls && !c->cl_rd)
@@ -399,10 +402,9 @@ static void server_read_cb(struct bufferevent *bev, void *arg)
 		bufferevent_set_timeouts(c->sv, NULL, NULL);
 		c->sv_timer = false;
 	}
-	if (c->state == PROXY_CONN_RELAY) {
-		if (pump_down(c) && c->logged_in)
-			own_plain_reads(c);
-	} else if (c->state == PROXY_CONN_TUNNEL)
+	if (c->state == PROXY_CONN_RELAY)
+		(void)pump_down(c);
+	else if (c->state == PROXY_CONN_TUNNEL)
 		proxy_startup_tunnel(c, c->sv, c->cl);
 	else
 		proxy_startup_server_read(c);
@@ -979,7 +981,10 @@ static void ready_for_query(struct proxy_conn *c, char status)
 			break;
 	}
 	c->txn = status;
-	c->logged_in = true;
+	if (!c->logged_in) {
+		c->logged_in = true;
+		own_plain_reads(c);
+	}
 	if (c->pending_sync > 0)
 		c->pending_sync--;
 	if (c->pending_sync == 0 && status == 'I') {
