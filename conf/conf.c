@@ -20,6 +20,8 @@
 
 #include <libpq-fe.h>
 
+#include "forecast/select.h"
+
 /* The longest control_dir: "<dir>/.s.PGSQL.65535" and its NUL must fit in sun_path (108). */
 #define CONF_CONTROL_DIR_MAX                                                                       \
 	(sizeof(((struct sockaddr_un *)0)->sun_path) - sizeof("/.s.PGSQL.65535"))
@@ -58,6 +60,7 @@ static bool check_control_dir(const char *v, char *why, size_t whylen);
 static bool check_dsn(const char *v, char *why, size_t whylen);
 static bool check_tables(const char *v, char *why, size_t whylen);
 static bool check_tls_protocols(const char *v, char *why, size_t whylen);
+static bool check_forecast_model(const char *v, char *why, size_t whylen);
 
 #define FIELD_SIZE(f) sizeof(((struct fs_conf *)0)->f)
 #define KEY_STR(f, chk)                                                                            \
@@ -119,6 +122,8 @@ static const struct conf_key conf_keys[] = {
         KEY_INT(CONF_T_U32, history_windows, 0, 1000000),
         KEY_INT(CONF_T_U32, sub_buckets, 1, 1024),
         KEY_INT(CONF_T_U32, refit_windows, 0, 1000000),
+        KEY_INT(CONF_T_U32, refit_budget_ms, 0, 3600000),
+        KEY_STR(forecast_model, check_forecast_model),
 
         KEY_OTHER(CONF_T_DOUBLE, split_threshold_rps),
         KEY_INT(CONF_T_U64, split_min_width, 2, UINT64_MAX),
@@ -188,6 +193,8 @@ void conf_defaults(struct fs_conf *c)
 	c->history_windows = 0;
 	c->sub_buckets = 8;
 	c->refit_windows = 0;
+	c->refit_budget_ms = 0;
+	snprintf(c->forecast_model, sizeof(c->forecast_model), "auto");
 
 	c->split_threshold_rps = 100.0;
 	c->split_min_width = 2;
@@ -276,6 +283,16 @@ static bool check_tls_protocols(const char *v, char *why, size_t whylen)
 	unsigned set;
 
 	return fs_tls_protocols_parse(v, &set, why, whylen);
+}
+
+static bool check_forecast_model(const char *v, char *why, size_t whylen)
+{
+	enum forecast_model m;
+
+	if (forecast_model_parse(v, &m))
+		return true;
+	snprintf(why, whylen, "expected auto, naive, snaive, ets, arima, prophet or lstm");
+	return false;
 }
 
 /* PostgreSQL's spellings of a boolean setting. */

@@ -78,6 +78,8 @@ struct fs_conf {
 	uint32_t history_windows; /* history kept per bucket; default 0 = 4 seasons */
 	uint32_t sub_buckets;     /* buckets per partition; default 8 */
 	uint32_t refit_windows;   /* refit every N windows; default 0 = once per season */
+	uint32_t refit_budget_ms; /* CPU time per window for refits; default 0 = window_ms / 4 */
+	char forecast_model[16];  /* auto (default), naive, snaive, ets, arima, prophet, lstm */
 
 	/* planner */
 	double split_threshold_rps; /* forecast req/s that makes a partition worth splitting; 100 */

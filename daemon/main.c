@@ -355,7 +355,12 @@ int main(int argc, char **argv)
 	                d.cf.history_windows ? d.cf.history_windows : 4 * d.cf.season_windows,
 	        .sub_buckets = d.cf.sub_buckets,
 	        .refit_windows = d.cf.refit_windows ? d.cf.refit_windows : d.cf.season_windows,
+	        .refit_budget_us =
+	                (d.cf.refit_budget_ms ? d.cf.refit_budget_ms : d.cf.window_ms / 4) * 1000u,
 	};
+
+	if (!forecast_model_parse(d.cf.forecast_model, &fcfg.model))
+		fcfg.model = FORECAST_MODEL_AUTO; /* unreachable: conf_load checked the name */
 	struct forecast_thread *fth = forecast_thread_start(&fcfg, rings, n_rings, &catalog_slot,
 	                                                    &forecast_slot, err, sizeof(err));
 

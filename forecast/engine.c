@@ -5,10 +5,11 @@
  * keys seen beyond an unbounded partition's clip); and the snapshot with per-bucket forecasts,
  * intervals and the hot-spot list. One engine belongs to the forecast thread.
  *
- * Model choice per bucket follows the history it has: two seasons or more fit Holt-Winters
- * (forecast/hw.c), refit every refit_windows and updated cheaply in between; one season gives
- * seasonal naive with intervals from the seasonal differences; less gives the history's mean
- * with wide intervals. All buckets of a table share one history length and ring position, so
+ * Model choice per bucket follows the history it has: two seasons or more fit the configured
+ * model, by default the backtested choice among seasonal naive, ETS, ARIMA and the
+ * Prophet-style model (forecast/select.h), refit every refit_windows within a CPU budget per
+ * window and updated cheaply in between; one season gives seasonal naive with intervals from the
+ * seasonal differences; less gives the history's mean with wide intervals. All buckets of a table share one history length and ring position, so
  * carrying history from old to new buckets is a weighted sum of aligned arrays.
  */
 #include "forecast/forecast.h"
@@ -17,8 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "forecast/hw.h"
+#include <time.h>
 
 /*
  * Windows kept open for counting: the oldest unclosed one plus a few after it, so events
@@ -36,16 +36,16 @@ struct eng_part {
 };
 
 struct eng_bucket {
-	int part_index;        /* partition in the catalog table; -1 for a whole-table bucket */
-	uint64_t lo;           /* reported lower bound (clipped when unbounded) */
-	uint64_t hi;           /* reported upper bound, exclusive */
-	uint64_t cover_lo;     /* keys counted here start at this one ... */
-	uint64_t cover_hi;     /* ... and end before this one (UINT64_MAX: included) */
-	double acc[ENG_OPEN];  /* requests counted in the open windows, oldest first */
-	double *hist;          /* req/s per closed window, a ring positioned by the table */
-	struct forecast_hw hw; /* the fitted model when hw_ok */
-	bool hw_ok;            /* hw holds a fit over this bucket's current history */
-	uint32_t since_fit;    /* closed windows since the last fit; starts at a per-bucket
+	int part_index;            /* partition in the catalog table; -1 for a whole-table bucket */
+	uint64_t lo;               /* reported lower bound (clipped when unbounded) */
+	uint64_t hi;               /* reported upper bound, exclusive */
+	uint64_t cover_lo;         /* keys counted here start at this one ... */
+	uint64_t cover_hi;         /* ... and end before this one (UINT64_MAX: included) */
+	double acc[ENG_OPEN];      /* requests counted in the open windows, oldest first */
+	double *hist;              /* req/s per closed window, a ring positioned by the table */
+	struct forecast_choice fc; /* the fitted model(s) when fc_ok */
+	bool fc_ok;                /* fc holds a fit over this bucket's current history */
+	uint32_t since_fit;        /* closed windows since the last fit; starts at a per-bucket
 				  phase so a table's refits spread over refit_windows */
 };
 
@@ -77,6 +77,10 @@ struct forecast_engine {
 	uint64_t events;            /* events handed to forecast_engine_add */
 	uint64_t ignored;           /* of those, counted nowhere */
 	double *series;             /* scratch [history]: a bucket's history in time order */
+	double *pred;               /* scratch [5 * horizon]: one forecast_pred's arrays */
+	size_t period;              /* season_windows, as the models' period list */
+	uint64_t window_cpu_us;     /* thread CPU time when the current window's refits began */
+	bool refit_done;            /* a refit ran in the current window (the budget allows one) */
 	double z80, z95;            /* normal quantiles of the two interval levels */
 };
 
@@ -125,10 +129,14 @@ struct forecast_engine *forecast_engine_create(const struct forecast_config *cfg
 	if (e->cfg.refit_windows == 0)
 		e->cfg.refit_windows = cfg->season_windows;
 	e->series = malloc(hist * sizeof(double));
-	if (!e->series) {
+	e->pred = malloc(5 * (size_t)cfg->horizon_windows * sizeof(double));
+	if (!e->series || !e->pred) {
+		free(e->series);
+		free(e->pred);
 		free(e);
 		return NULL;
 	}
+	e->period = cfg->season_windows;
 	e->z80 = gsl_cdf_ugaussian_Pinv(0.90);
 	e->z95 = gsl_cdf_ugaussian_Pinv(0.975);
 	return e;
@@ -137,7 +145,7 @@ struct forecast_engine *forecast_engine_create(const struct forecast_config *cfg
 static void buckets_free(struct eng_bucket *b, int n)
 {
 	for (int i = 0; i < n; i++)
-		forecast_hw_cleanup(&b[i].hw);
+		forecast_choice_cleanup(&b[i].fc);
 	free(b);
 }
 
@@ -156,6 +164,7 @@ void forecast_engine_destroy(struct forecast_engine *e)
 		table_cleanup(&e->tables[i]);
 	free(e->tables);
 	free(e->series);
+	free(e->pred);
 	free(e);
 }
 
@@ -242,10 +251,32 @@ static void bucket_fit(struct forecast_engine *e, const struct eng_table *t, str
                        uint32_t phase)
 {
 	uint32_t n = bucket_series(e, t, b);
+	struct forecast_spec spec = {.periods = &e->period,
+	                             .n_periods = 1,
+	                             .horizon = e->cfg.horizon_windows,
+	                             .seed = 1};
 
-	forecast_hw_cleanup(&b->hw);
-	b->hw_ok = forecast_hw_fit(e->series, n, e->cfg.season_windows, &b->hw);
+	forecast_choice_cleanup(&b->fc);
+	b->fc_ok =
+	        forecast_choose(e->series, n, e->cfg.model, &spec, &forecast_auto_default, &b->fc);
 	b->since_fit = phase;
+	e->refit_done = true;
+}
+
+/* The calling thread's CPU time in microseconds: the refit budget counts work, not waiting. */
+static uint64_t cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Whether another refit fits this window's budget: the first always does. */
+static bool refit_allowed(const struct forecast_engine *e)
+{
+	return !e->refit_done || e->cfg.refit_budget_us == 0 ||
+	       cpu_us() - e->window_cpu_us < e->cfg.refit_budget_us;
 }
 
 static uint64_t overlap(uint64_t alo, uint64_t ahi, uint64_t blo, uint64_t bhi)
@@ -287,10 +318,10 @@ static void carry_over(struct forecast_engine *e, struct eng_bucket *ob, int n_o
 				nb[j].hist[k] += f * ob[i].hist[k];
 			if (ob[i].lo == nb[j].lo && ob[i].hi == nb[j].hi &&
 			    (double)ov == cover[i]) {
-				nb[j].hw = ob[i].hw;
-				nb[j].hw_ok = ob[i].hw_ok;
+				nb[j].fc = ob[i].fc;
+				nb[j].fc_ok = ob[i].fc_ok;
 				nb[j].since_fit = ob[i].since_fit;
-				memset(&ob[i].hw, 0, sizeof(ob[i].hw));
+				ob[i].fc.n_fits = 0; /* moved: the old bucket owns it no more */
 			}
 		}
 		if (ob[i].hi <= nb[j].hi)
@@ -387,7 +418,7 @@ static bool table_rebuild(struct forecast_engine *e, struct eng_table *t, struct
 	t->obs_moved = false;
 	if (t->hist_len >= 2 * e->cfg.season_windows) {
 		for (int i = 0; i < k; i++) {
-			if (!nb[i].hw_ok)
+			if (!nb[i].fc_ok)
 				bucket_fit(e, t, &nb[i], (uint32_t)i % e->cfg.refit_windows);
 		}
 	}
@@ -544,12 +575,15 @@ static void table_close_window(struct forecast_engine *e, struct eng_table *t)
 	for (int i = 0; i < t->n_buckets; i++) {
 		struct eng_bucket *b = &t->b[i];
 
-		if (!b->hw_ok)
-			bucket_fit(e, t, b, (uint32_t)i % refit);
-		else if (++b->since_fit >= refit)
+		/* a refit over the budget waits for a later window; the update keeps it current */
+		if (!b->fc_ok) {
+			if (refit_allowed(e))
+				bucket_fit(e, t, b, (uint32_t)i % refit);
+		} else if (++b->since_fit >= refit && refit_allowed(e)) {
 			bucket_fit(e, t, b, 0);
-		else
-			forecast_hw_update(&b->hw, b->hist[(t->hist_next + h - 1) % h]);
+		} else {
+			forecast_choice_update(&b->fc, b->hist[(t->hist_next + h - 1) % h]);
+		}
 	}
 }
 
@@ -603,6 +637,8 @@ bool forecast_engine_tick(struct forecast_engine *e, uint64_t now_us)
 			for (int i = 0; i < e->n_tables; i++)
 				e->tables[i].windows_observed += (uint32_t)skip;
 		}
+		e->window_cpu_us = cpu_us();
+		e->refit_done = false;
 		for (int i = 0; i < e->n_tables; i++)
 			table_close_window(e, &e->tables[i]);
 		e->open_us += win;
@@ -622,12 +658,26 @@ static const char *bucket_forecast(struct forecast_engine *e, const struct eng_t
 	const char *model;
 	double sum = 0, sq = 0, mean, var;
 
-	if (b->hw_ok) {
-		forecast_hw_forecast(&b->hw, hz, 0.80, out->mean, out->lo80, out->hi80);
-		forecast_hw_forecast(&b->hw, hz, 0.95, out->mean, out->lo95, out->hi95);
-		for (uint32_t i = 0; i < hz; i++)
-			sd[i] = (out->hi95[i] - out->mean[i]) / e->z95;
-		return "hw";
+	if (b->fc_ok) {
+		static const double levels[2] = {0.80, 0.95};
+		struct forecast_pred p = {.h = hz,
+		                          .n_levels = 2,
+		                          .levels = levels,
+		                          .mean = e->pred,
+		                          .lo = e->pred + hz,
+		                          .hi = e->pred + 3 * (size_t)hz};
+
+		if (forecast_choice_forecast(&b->fc, &p)) {
+			memcpy(out->mean, p.mean, hz * sizeof(double));
+			memcpy(out->lo80, p.lo, hz * sizeof(double));
+			memcpy(out->lo95, p.lo + hz, hz * sizeof(double));
+			memcpy(out->hi80, p.hi, hz * sizeof(double));
+			memcpy(out->hi95, p.hi + hz, hz * sizeof(double));
+			for (uint32_t i = 0; i < hz; i++)
+				sd[i] = (out->hi95[i] - out->mean[i]) / e->z95;
+			return forecast_model_str(b->fc.fits[0].model);
+		}
+		/* no memory for the combination: the simple forecasts below need none */
 	}
 	n = bucket_series(e, t, b);
 	for (uint32_t i = 0; i < n; i++) {

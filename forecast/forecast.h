@@ -24,18 +24,24 @@
 #include "common/catalog.h"
 #include "common/event.h"
 #include "common/snap.h"
+#include "forecast/select.h"
 
 /* Largest history_windows accepted: 8 MB of doubles per bucket is already absurd. */
 #define FORECAST_MAX_HISTORY (1u << 20)
 
 struct forecast_config {
-	uint32_t window_ms;       /* length of one aggregation window */
-	uint32_t season_windows;  /* season length in windows (e.g. one load cycle) */
-	uint32_t horizon_windows; /* how far ahead to forecast, in windows */
-	uint32_t history_windows; /* windows kept per bucket (>= 3 seasons advised); 0 = 4 seasons;
-				     raised to 2 seasons, the least Holt-Winters fits on */
-	uint32_t sub_buckets;     /* buckets per partition */
-	uint32_t refit_windows;   /* refit models every this many windows; 0 = once per season */
+	uint32_t window_ms;        /* length of one aggregation window */
+	uint32_t season_windows;   /* season length in windows (e.g. one load cycle) */
+	uint32_t horizon_windows;  /* how far ahead to forecast, in windows */
+	uint32_t history_windows;  /* windows kept per bucket (>= 3 seasons advised); 0 = 4 seasons;
+				     raised to 2 seasons, the least a seasonal model fits on */
+	uint32_t sub_buckets;      /* buckets per partition */
+	uint32_t refit_windows;    /* refit models every this many windows; 0 = once per season */
+	uint32_t refit_budget_us;  /* thread CPU time the refits of one window may take (at least
+				     one refit always runs; the others wait for a later window);
+				     0 = no limit */
+	enum forecast_model model; /* per bucket: AUTO (backtested choice, forecast/select.h) or
+				      one model */
 };
 
 /* One key bucket's series and forecast. Loads are requests per second. */
@@ -47,8 +53,10 @@ struct forecast_bucket {
 	double last;    /* load in the last closed window */
 	double *mean;   /* horizon point forecasts, [horizon] */
 	double *lo80, *hi80, *lo95, *hi95; /* prediction intervals, [horizon] each */
-	const char *model; /* static string: "hw" (>= 2 seasons of history), "snaive" (>= 1
-			      season) or "mean" (less: the history's mean, wide intervals) */
+	const char *model; /* static string: the model carrying the most weight once there are
+			      2 seasons of history ("ets", "arima", ...: forecast_model_str),
+			      "snaive" before (>= 1 season) or "mean" (less: the history's mean,
+			      wide intervals) */
 };
 
 /*

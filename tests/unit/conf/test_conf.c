@@ -38,6 +38,8 @@ static const char *const all_keys[] = {
         "history_windows",
         "sub_buckets",
         "refit_windows",
+        "refit_budget_ms",
+        "forecast_model",
         "split_threshold_rps",
         "split_min_width",
         "hysteresis_s",

@@ -2,9 +2,11 @@
  * The forecast engine with a fake clock: a hot spot that moves periodically inside one
  * partition is forecast before it arrives; events are spread over buckets as documented; the
  * model follows the history length; history carries over a split and a re-layout of an
- * unbounded partition without losing load; the clock may jump.
+ * unbounded partition without losing load; the clock may jump; refits keep to their CPU
+ * budget.
  */
 #include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
@@ -49,6 +51,14 @@ static struct fs_catalog *make_catalog(uint64_t version, const struct part_spec 
 	return cat;
 }
 
+/* The forecast thread turns GSL's abort-on-error handler off; so do these tests. */
+static void gsl_quiet(void)
+{
+	gsl_set_error_handler_off();
+}
+
+TestSuite(engine, .init = gsl_quiet);
+
 static struct forecast_config config(void)
 {
 	return (struct forecast_config){.window_ms = 1000,
@@ -56,7 +66,17 @@ static struct forecast_config config(void)
 	                                .horizon_windows = 12,
 	                                .history_windows = 4 * SEASON,
 	                                .sub_buckets = 8,
-	                                .refit_windows = SEASON};
+	                                .refit_windows = SEASON,
+	                                .model = FORECAST_MODEL_ETS};
+}
+
+/* Whether name is a model the automatic choice may pick. */
+static bool auto_candidate(const char *name)
+{
+	for (size_t i = 0; i < forecast_auto_default.n_candidates; i++)
+		if (strcmp(name, forecast_model_str(forecast_auto_default.candidates[i])) == 0)
+			return true;
+	return false;
 }
 
 static void add(struct forecast_engine *e, uint64_t ts, uint16_t table, uint8_t pred, uint64_t lo,
@@ -130,13 +150,16 @@ static void check_intervals(const struct forecast_table *ft, uint32_t horizon)
 Test(engine, forecasts_a_moving_hot_spot_before_it_arrives)
 {
 	struct forecast_config cfg = config();
-	struct forecast_engine *e = forecast_engine_create(&cfg);
+	struct forecast_engine *e;
 	struct fs_catalog *cat = make_catalog(1, two_parts, 3);
 	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
 	const uint64_t last_w = 4 * SEASON + 6; /* the next peak starts 6 windows after it */
 	struct forecast_snapshot *s;
 	const struct forecast_table *ft;
 	int hot_b;
+
+	cfg.model = FORECAST_MODEL_AUTO; /* what foreshard runs by default */
+	e = forecast_engine_create(&cfg);
 
 	cr_assert_not_null(e);
 	gsl_rng_set(r, 1);
@@ -159,7 +182,7 @@ Test(engine, forecasts_a_moving_hot_spot_before_it_arrives)
 	cr_assert_eq(ft->n_buckets, 16, "8 buckets for each bounded partition, none for default");
 	cr_assert_eq(ft->n_hot, 12);
 	for (int i = 0; i < 16; i++) {
-		cr_assert_str_eq(ft->buckets[i].model, "hw");
+		cr_assert(auto_candidate(ft->buckets[i].model), "%s", ft->buckets[i].model);
 		cr_assert_eq(ft->buckets[i].part_index, i / 8);
 		cr_assert_eq(ft->buckets[i].hi - ft->buckets[i].lo, 125);
 	}
@@ -254,7 +277,7 @@ Test(engine, split_carries_history_and_pending_counts_over)
 	}
 	for (int i = 8; i < 24; i++) {
 		cr_assert_eq(fb->buckets[i].part_index, 1 + (i - 8) / 8);
-		cr_assert_str_eq(fb->buckets[i].model, "hw", "new buckets are refit at once");
+		cr_assert_str_eq(fb->buckets[i].model, "ets", "new buckets are refit at once");
 	}
 	/* refit on redistributed history: the totals forecast stay close */
 	for (int step = 0; step < 12; step++) {
@@ -354,7 +377,9 @@ Test(engine, model_follows_history_length)
 	for (uint64_t w = 0; w < 2 * SEASON; w++) {
 		struct forecast_snapshot *s;
 		const struct forecast_table *ft;
-		const char *want = w + 1 >= 2 * SEASON ? "hw" : w + 1 >= SEASON ? "snaive" : "mean";
+		const char *want = w + 1 >= 2 * SEASON ? "ets"
+		                   : w + 1 >= SEASON   ? "snaive"
+		                                       : "mean";
 
 		feed_window(e, r, w);
 		forecast_engine_tick(e, T0 + (w + 1) * 1000000);
@@ -510,4 +535,39 @@ Test(engine, rejects_invalid_config_and_snapshots_without_catalog)
 	fs_snap_release(&s->snap);
 	forecast_engine_destroy(e);
 	forecast_engine_destroy(NULL);
+}
+
+Test(engine, refits_wait_for_the_cpu_budget)
+{
+	struct forecast_config cfg = config();
+	struct forecast_engine *e;
+	struct fs_catalog *cat = make_catalog(1, two_parts, 3);
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+
+	/* a budget no fit can keep: one refit per window, the others wait their turn */
+	cfg.refit_budget_us = 1;
+	e = forecast_engine_create(&cfg);
+	gsl_rng_set(r, 5);
+	cr_assert(forecast_engine_set_catalog(e, cat));
+	for (uint64_t w = 0; w < 2 * SEASON + 3; w++) {
+		struct forecast_snapshot *s;
+		const struct forecast_table *ft;
+		int fitted = 0;
+
+		feed_window(e, r, w);
+		forecast_engine_tick(e, T0 + (w + 1) * 1000000);
+		s = forecast_engine_snapshot(e);
+		ft = forecast_snapshot_table(s, TABLE);
+		for (int i = 0; i < ft->n_buckets; i++)
+			fitted += strcmp(ft->buckets[i].model, "ets") == 0;
+		/* from the window that completes two seasons, one more bucket each window; the
+		 * others forecast by seasonal naive meanwhile */
+		cr_assert_eq(fitted, w + 1 >= 2 * SEASON ? (int)(w + 2 - 2 * SEASON) : 0,
+		             "after %lu windows: %d fitted", (unsigned long)w + 1, fitted);
+		check_intervals(ft, 12);
+		fs_snap_release(&s->snap);
+	}
+	gsl_rng_free(r);
+	fs_snap_release(&cat->snap);
+	forecast_engine_destroy(e);
 }
