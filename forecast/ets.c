@@ -11,8 +11,6 @@
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,7 +50,7 @@
 #define ETS_SIGMA_SEASONS 4
 #define ETS_SIGMA_MIN_SPAN 16
 /* Simulated future paths for the intervals of multiplicative-season models. */
-#define ETS_PATHS 2000
+#define ETS_PATHS 1000
 
 /* Scratch memory for fitting one series, allocated once for all candidate models. */
 struct ets_work {
@@ -822,18 +820,19 @@ static bool ets_simulate(const struct forecast_ets *e, struct forecast_pred *p, 
 	for (size_t i = 0; i < h; i++) {
 		double *row = paths + i * ETS_PATHS;
 
-		gsl_sort(row, 1, ETS_PATHS);
 		for (size_t k = 0; k < p->n_levels; k++) {
-			double lv = p->levels[k];
+			double lv = p->levels[k], *lo = &p->lo[k * h + i], *hi = &p->hi[k * h + i];
+			size_t klo, khi;
 
 			if (!(lv > 0 && lv < 1)) {
-				p->lo[k * h + i] = p->hi[k * h + i] = p->mean[i];
+				*lo = *hi = p->mean[i];
 				continue;
 			}
-			p->lo[k * h + i] = gsl_stats_quantile_from_sorted_data(row, 1, ETS_PATHS,
-			                                                       (1 - lv) / 2);
-			p->hi[k * h + i] = gsl_stats_quantile_from_sorted_data(row, 1, ETS_PATHS,
-			                                                       (1 + lv) / 2);
+			/* nearest-rank quantiles, each hinted by the same bound a step earlier */
+			klo = (size_t)lround((1 - lv) / 2 * (ETS_PATHS - 1));
+			khi = (size_t)lround((1 + lv) / 2 * (ETS_PATHS - 1));
+			*lo = forecast_select(row, 0, ETS_PATHS, klo, i > 0 ? lo - 1 : NULL);
+			*hi = forecast_select(row, klo + 1, ETS_PATHS, khi, i > 0 ? hi - 1 : NULL);
 		}
 	}
 out:

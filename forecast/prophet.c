@@ -649,68 +649,6 @@ static void normal_intervals(const struct forecast_prophet *m, struct forecast_p
 	}
 }
 
-/*
- * Quickselect: rearranges a[lo..hi) so that a[k] holds the value that sorting would put there,
- * with nothing larger before it and nothing smaller after it, and returns it. Unlike
- * gsl_stats_select it promises that order, so the upper quantile is then sought only above
- * the lower one. A hint near the answer (last step's quantile; NULL for none) splits first:
- * a pivot in the tail sends almost every value the same way, which the processor predicts,
- * and leaves a short range to finish (half the selection time of median pivots alone).
- */
-static double select_rank(double *a, size_t lo, size_t hi, size_t k, const double *hint)
-{
-	if (hint) {
-		/* split a tenth beyond the hint, towards the middle, so that k most likely falls
-		 * in the short tail range */
-		double v = *hint + (k < lo + (hi - lo) / 2 ? 0.1 : -0.1) * fabs(*hint);
-		size_t store = lo;
-
-		/* Lomuto's split: a[lo..store) < v <= a[store..hi) */
-		for (size_t i = lo; i < hi; i++) {
-			if (a[i] < v) {
-				double tmp = a[i];
-
-				a[i] = a[store];
-				a[store++] = tmp;
-			}
-		}
-		if (k < store)
-			hi = store;
-		else
-			lo = store;
-	}
-	while (hi - lo > 2) {
-		double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi - 1], piv, tmp;
-		size_t i = lo, j = hi - 1;
-
-		/* the median of three is a value of the range: both scans stop inside it */
-		piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		for (;;) {
-			while (a[i] < piv)
-				i++;
-			while (a[j] > piv)
-				j--;
-			if (i >= j)
-				break;
-			tmp = a[i];
-			a[i++] = a[j];
-			a[j--] = tmp;
-		}
-		/* now a[lo..j] <= piv <= a[j+1..hi) (Hoare's partition) */
-		if (k <= j)
-			hi = j + 1;
-		else
-			lo = j + 1;
-	}
-	if (hi - lo == 2 && a[lo] > a[lo + 1]) {
-		double tmp = a[lo];
-
-		a[lo] = a[lo + 1];
-		a[lo + 1] = tmp;
-	}
-	return a[k];
-}
-
 /* The index of the f-quantile among the sorted samples. */
 static size_t rank(double f)
 {
@@ -760,9 +698,9 @@ static void simulate_intervals(const struct forecast_prophet *m, struct forecast
 				double hhi = i > 0 ? p->hi[at - 1] - p->mean[i - 1] : 0;
 				size_t klo = rank((1 - lev) / 2), khi = rank((1 + lev) / 2);
 
-				lo = select_rank(draw, 0, N_SAMPLES, klo, i > 0 ? &hlo : NULL);
-				hi = select_rank(draw, klo + 1, N_SAMPLES, khi,
-				                 i > 0 ? &hhi : NULL);
+				lo = forecast_select(draw, 0, N_SAMPLES, klo, i > 0 ? &hlo : NULL);
+				hi = forecast_select(draw, klo + 1, N_SAMPLES, khi,
+				                     i > 0 ? &hhi : NULL);
 			}
 			/* the sampled median may stray from the mean; intervals still hold it */
 			p->lo[at] = p->mean[i] + fmin(lo, 0.0);

@@ -60,7 +60,7 @@ static void fake_bucket(struct fake *f, int part, uint64_t lo, uint64_t hi, cons
 	                              .hi80 = f->arr[i][2],
 	                              .lo95 = f->arr[i][3],
 	                              .hi95 = f->arr[i][4],
-	                              .model = "hw"};
+	                              .model = "ets"};
 	for (int s = 0; s < H; s++) {
 		double sd = 0.1 * load[s] + 1;
 
