@@ -11,6 +11,9 @@
 
 #include "forecast/metrics.h"
 
+/* Models are combined only while their backtest error is within this factor of the best's. */
+#define SELECT_COMBINE_SPREAD 1.25
+
 static const char *const model_names[FORECAST_MODEL_COUNT] = {
         [FORECAST_MODEL_AUTO] = "auto",     [FORECAST_MODEL_NAIVE] = "naive",
         [FORECAST_MODEL_SNAIVE] = "snaive", [FORECAST_MODEL_ETS] = "ets",
@@ -311,6 +314,10 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 		/* a perfect backtest would take all the weight: floor the error */
 		double w = 1.0 / fmax(out->score[order[i]], 1e-6);
 
+		/* a model far behind the best would only pull the combination towards its errors */
+		if (out->n_fits > 0 &&
+		    out->score[order[i]] > SELECT_COMBINE_SPREAD * out->score[out->fits[0].model])
+			break;
 		if (!forecast_fit_model(y, n, order[i], spec, f))
 			continue;
 		out->weight[out->n_fits++] = w;

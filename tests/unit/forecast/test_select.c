@@ -1,7 +1,8 @@
 /*
  * The models behind one interface and the backtested choice: names, the short-history fallback,
- * the choice and its weights, combination, seasons taken out around ETS and ARIMA, seasonal
- * naive's choice of period, the fallback of a model that cannot fit, determinism, bad input.
+ * the choice and its weights, combination and what it leaves out, seasons taken out around ETS
+ * and ARIMA, seasonal naive's choice of period, the fallback of a model that cannot fit,
+ * determinism, bad input.
  */
 #include <criterion/criterion.h>
 #include <gsl/gsl_errno.h>
@@ -127,6 +128,27 @@ Test(select, chooses_and_combines_by_backtest)
 	cr_assert(forecast_auto(y, 600, &spec, &opts, &c));
 	cr_assert_eq(c.n_fits, 1);
 	cr_assert_float_eq(c.weight[0], 1.0, 1e-12);
+	forecast_choice_cleanup(&c);
+	gsl_rng_free(r);
+}
+
+Test(select, a_model_far_behind_is_not_combined)
+{
+	const size_t period = 24;
+	static const enum forecast_model two[] = {FORECAST_MODEL_NAIVE, FORECAST_MODEL_SNAIVE};
+	struct forecast_spec spec = {.periods = &period, .n_periods = 1, .horizon = H, .seed = 1};
+	struct forecast_auto_opts opts = {
+	        .candidates = two, .n_candidates = 2, .origins = 3, .combine = 2};
+	static double y[400];
+	struct forecast_choice c;
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+
+	/* a strong daily shape: repeating the last value is far worse than repeating the day */
+	load_series(r, y, 400, 0, 2);
+	cr_assert(forecast_auto(y, 400, &spec, &opts, &c));
+	cr_assert_gt(c.score[FORECAST_MODEL_NAIVE], 1.25 * c.score[FORECAST_MODEL_SNAIVE]);
+	cr_assert_eq(c.n_fits, 1, "naive is left out of the combination");
+	cr_assert_eq(c.fits[0].model, FORECAST_MODEL_SNAIVE);
 	forecast_choice_cleanup(&c);
 	gsl_rng_free(r);
 }
