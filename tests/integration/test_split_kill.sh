@@ -17,20 +17,30 @@ PIDS+=("$writers")
 opts=(--set mode=auto --set window_ms=500 --set season_windows=4 --set horizon_windows=4
 	--set split_threshold_rps=40 --set hysteresis_s=3600 --set tables=public.events
 	--set cleanup_grace_s=1 --set backfill_chunk_rows=20)
+# Each round heats a fresh 2,000-key range that lies wholly inside one partition whether the
+# earlier rounds rolled forward or back (the table starts as [0, 50000) and [50000, 100000), and
+# a split lands near the middle of the hot range), so every round sees the full load on one
+# partition instead of a share of it on a piece left by an earlier split.
+steps=(PLANNED SHADOW CAPTURE BACKFILL_CHUNK VERIFY CUT_OVER)
+hot=(60000 80000 95000 10000 30000 45000)
 before=$(partitions)
-for step in PLANNED SHADOW CAPTURE BACKFILL_CHUNK VERIFY CUT_OVER; do
-	echo "fault after $step"
+for i in "${!steps[@]}"; do
+	step=${steps[$i]}
+	echo "fault after $step (hot keys ${hot[$i]}..$((hot[i] + 2000)))"
 	# load through the proxy so the forecast crosses the threshold on one partition
 	FORESHARD_FAULT=$step start_foreshard "${opts[@]}"
 	"$LOADGEN" --dsn "host=127.0.0.1 port=$FS_PORT dbname=foreshard user=foreshard" \
 		--clients 2 --duration 30 --cycle 2 --base-rps 20 --peak-rps 200 --keys 100000 \
-		--hot-lo 60000 --hot-hi 62000 --write-ratio 0 >/dev/null 2>&1 &
+		--hot-lo "${hot[$i]}" --hot-hi "$((hot[i] + 2000))" --write-ratio 0 \
+		>/dev/null 2>"$TEST_DIR/load.err" &
 	load=$!
 	for _ in $(seq 1 300); do
 		kill -0 "$FS_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$FS_PID" 2>/dev/null && fail "foreshard did not reach fault point $step"
+	kill -0 "$FS_PID" 2>/dev/null &&
+		fail "foreshard did not reach fault point $step; plans: $(console -c 'SHOW PLANS');" \
+			"profile: $(console -c 'SHOW PROFILE public.events'); load: $(tail -3 "$TEST_DIR/load.err")"
 	wait "$FS_PID" && rc=0 || rc=$?
 	[ "$rc" = 137 ] || fail "foreshard exited with $rc at $step, expected SIGKILL (137)"
 	kill "$load" 2>/dev/null || true
