@@ -2,7 +2,8 @@
  * The ETS family for one load series (see ets.h): R's initial states (classical decomposition
  * and a regression on the seasonally adjusted start), the state filter shared by fitting,
  * updating and simulation, the likelihood and its Nelder-Mead search inside R's "both" bounds,
- * the AICc model choice, and forecasts with analytic (class 1 and 2) or simulated intervals.
+ * the AICc model choice, and forecasts with analytic intervals (class 1 and 2, and a multiplicative
+ * season within a season ahead) or simulated ones (a multiplicative season further ahead).
  * The forecast engine keeps one struct forecast_ets per key bucket and updates it per window.
  */
 #include "forecast/ets.h"
@@ -402,13 +403,16 @@ static double ets_simplex(gsl_multimin_fminimizer *mm, gsl_multimin_function *f,
 {
 	size_t d = f->n;
 	double mark, best;
+	bool iterated = false;
 
 	if (gsl_multimin_fminimizer_set(mm, f, x, step) != GSL_SUCCESS)
 		return ETS_BAD;
-	mark = gsl_multimin_fminimizer_minimum(mm);
+	/* the minimiser's own minimum is only set by its first iteration: start from x's value */
+	mark = GSL_MULTIMIN_FN_EVAL(f, x);
 	for (size_t it = 1; it <= ETS_MAX_ITER; it++) {
 		if (gsl_multimin_fminimizer_iterate(mm) != GSL_SUCCESS)
 			break;
+		iterated = true;
 		if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(mm), ETS_SIZE_TOL) ==
 		    GSL_SUCCESS)
 			break;
@@ -422,6 +426,8 @@ static double ets_simplex(gsl_multimin_fminimizer *mm, gsl_multimin_function *f,
 			mark = now;
 		}
 	}
+	if (!iterated)
+		return mark; /* x is where it started */
 	best = gsl_multimin_fminimizer_minimum(mm);
 	gsl_vector_memcpy(x, gsl_multimin_fminimizer_x(mm));
 	return best;
@@ -744,8 +750,14 @@ static double ets_cj(const struct forecast_ets *e, size_t j, double phisum)
  * additive components): theta_1 = mu_1^2, theta_h = mu_h^2 + sigma2 sum_{j<h} c_j^2
  * theta_{h-j}, var_h = (1 + sigma2) theta_h - mu_h^2 (Hyndman et al. 2008, ch. 6). Class 2 needs
  * h numbers of memory; without it the class-1 variance scaled by mu^2 stands in.
+ *
+ * A multiplicative season within its first season ahead (h <= m) is class 2 times a known
+ * factor: y_{t+i} = (l + phisum b)_{t+i-1} s (1 + e), where s was last updated before t, so the
+ * variance is s^2 times class 2's for the deseasonalised forecast. Pass the seasons' factors in
+ * season (NULL for none); the means in p stay the seasonal ones.
  */
-static void ets_analytic(const struct forecast_ets *e, struct forecast_pred *p)
+static void ets_analytic(const struct forecast_ets *e, struct forecast_pred *p,
+                         const double *season)
 {
 	size_t h = p->h;
 	bool mult = e->spec.error == FORECAST_ETS_ERR_M;
@@ -753,7 +765,7 @@ static void ets_analytic(const struct forecast_ets *e, struct forecast_pred *p)
 	double csum = 0, phisum = 0, phipow = 1;
 
 	for (size_t i = 0; i < h; i++) {
-		double var;
+		double s = season ? season[(e->pos + i) % e->m] : 1, mu = p->mean[i] / s, var;
 
 		if (i >= 1) {
 			double c;
@@ -766,25 +778,25 @@ static void ets_analytic(const struct forecast_ets *e, struct forecast_pred *p)
 				buf[h + i] = c * c;
 		}
 		if (buf) {
-			double th = p->mean[i] * p->mean[i];
+			double th = mu * mu;
 
 			for (size_t j = 1; j <= i; j++)
 				th += e->sigma2 * buf[h + j] * buf[i - j];
 			buf[i] = th;
-			var = (1 + e->sigma2) * th - p->mean[i] * p->mean[i];
+			var = (1 + e->sigma2) * th - mu * mu;
 		} else {
 			var = e->sigma2 * (1 + csum);
 			if (mult)
-				var *= p->mean[i] * p->mean[i];
+				var *= mu * mu;
 		}
-		forecast_pred_step(p, i, p->mean[i], var);
+		forecast_pred_step(p, i, p->mean[i], var * s * s);
 	}
 	free(buf);
 }
 
 /*
- * Multiplicative season: quantiles of ETS_PATHS simulated futures (the filter driven by drawn
- * errors), as R's simulate = TRUE. Returns false if memory is short.
+ * Multiplicative season more than a season ahead: quantiles of ETS_PATHS simulated futures (the
+ * filter driven by drawn errors), as R's simulate = TRUE. Returns false if memory is short.
  */
 static bool ets_simulate(const struct forecast_ets *e, struct forecast_pred *p, unsigned long seed)
 {
@@ -843,6 +855,19 @@ out:
 	return ok;
 }
 
+/* Whether the seasonal factors of the next h steps can scale the class 2 variance: h <= m, and
+ * none of them so close to zero that dividing the forecast by it would lose it. */
+static bool ets_season_scales(const struct forecast_ets *e, size_t h)
+{
+	if (h > e->m)
+		return false;
+	for (size_t i = 0; i < h; i++) {
+		if (!(e->season[(e->pos + i) % e->m] > ETS_TINY))
+			return false;
+	}
+	return true;
+}
+
 void forecast_ets_forecast(const struct forecast_ets *e, struct forecast_pred *p,
                            unsigned long seed)
 {
@@ -855,9 +880,15 @@ void forecast_ets_forecast(const struct forecast_ets *e, struct forecast_pred *p
 	}
 	if (p->n_levels == 0 || !p->lo || !p->hi)
 		return;
-	if (e->spec.season == FORECAST_ETS_SEASON_M && e->sigma2 > 0 && ets_simulate(e, p, seed))
+	if (e->spec.season != FORECAST_ETS_SEASON_M || !(e->sigma2 > 0)) {
+		ets_analytic(e, p, NULL);
 		return;
-	ets_analytic(e, p);
+	}
+	/* a multiplicative season: analytic within a season ahead, else simulated futures */
+	if (e->spec.error == FORECAST_ETS_ERR_M && ets_season_scales(e, p->h))
+		ets_analytic(e, p, e->season);
+	else if (!ets_simulate(e, p, seed))
+		ets_analytic(e, p, NULL);
 }
 
 const char *forecast_ets_name(const struct forecast_ets *e, char *buf, size_t len)

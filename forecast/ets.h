@@ -22,8 +22,10 @@
  * tries m < n < 2m with a Fourier start; here those series get non-seasonal models only).
  *
  * Prediction intervals: analytic variances for the linear class-1 models (additive error and
- * components) and the class-2 models (multiplicative error, additive components); models with a
- * multiplicative season use quantiles of simulated future paths from a seeded GSL generator.
+ * components) and the class-2 models (multiplicative error, additive components). Within one
+ * season ahead a multiplicative season only scales the class-2 variance (its factors are known
+ * there), which is exact and costs no simulation; further ahead, models with a multiplicative
+ * season use quantiles of simulated future paths from a seeded GSL generator.
  *
  * Pure computation: no I/O, no globals; any thread may use its own struct forecast_ets.
  */
@@ -116,9 +118,10 @@ void forecast_ets_update(struct forecast_ets *e, double y);
 
 /*
  * Fills p (caller-owned arrays, p->h steps, p->n_levels levels): point forecasts and central
- * intervals. Models with a multiplicative season simulate future paths with a GSL generator
- * seeded by seed: the same seed gives the same output. Should the paths' memory not be
- * available, those intervals fall back to the class-2 variance of the deseasonalised model.
+ * intervals. Models with a multiplicative season forecasting more than a season ahead simulate
+ * future paths with a GSL generator seeded by seed: the same seed gives the same output. Should
+ * the paths' memory not be available, those intervals fall back to the class-2 variance of the
+ * seasonal forecasts.
  */
 void forecast_ets_forecast(const struct forecast_ets *e, struct forecast_pred *p,
                            unsigned long seed);

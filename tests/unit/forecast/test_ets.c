@@ -278,11 +278,14 @@ Test(ets, simulated_multiplicative_intervals_cover_as_nominal)
 
 Test(ets, simulated_intervals_are_deterministic_per_seed)
 {
+	enum {
+		HS = 2 * H
+	}; /* past the first season ahead, where the paths are simulated */
 	const struct ets_ref_auto *s = series_named("airpassengers");
 	const struct forecast_ets_spec madm = {FORECAST_ETS_ERR_M, FORECAST_ETS_TREND_AD,
 	                                       FORECAST_ETS_SEASON_M};
-	double m1[H], l1[2 * H], h1[2 * H], m2[H], l2[2 * H], h2[2 * H];
-	struct forecast_pred p1 = {H, 2, levels2, m1, l1, h1}, p2 = {H, 2, levels2, m2, l2, h2};
+	double m1[HS], l1[2 * HS], h1[2 * HS], m2[HS], l2[2 * HS], h2[2 * HS];
+	struct forecast_pred p1 = {HS, 2, levels2, m1, l1, h1}, p2 = {HS, 2, levels2, m2, l2, h2};
 	struct forecast_ets e;
 	bool differ = false;
 
@@ -292,7 +295,7 @@ Test(ets, simulated_intervals_are_deterministic_per_seed)
 	cr_assert(memcmp(l1, l2, sizeof(l1)) == 0 && memcmp(h1, h2, sizeof(h1)) == 0);
 	cr_assert(memcmp(m1, m2, sizeof(m1)) == 0);
 	forecast_ets_forecast(&e, &p2, 43);
-	for (int i = 0; i < 2 * H; i++) {
+	for (int i = 0; i < 2 * HS; i++) {
 		differ |= l1[i] != l2[i];
 		/* another seed moves the simulated bounds by sampling noise only */
 		cr_assert(fabs(h1[i] - h2[i]) < 0.1 * (h1[i] - l1[i]), "step %d: %g vs %g", i,
@@ -300,6 +303,48 @@ Test(ets, simulated_intervals_are_deterministic_per_seed)
 	}
 	cr_assert(differ, "a different seed should draw different paths");
 	forecast_ets_cleanup(&e);
+}
+
+Test(ets, multiplicative_season_within_a_season_is_analytic_and_agrees_with_simulation)
+{
+	enum {
+		HS = 2 * H
+	};
+	const struct ets_ref_auto *s = series_named("airpassengers");
+	static const struct forecast_ets_spec specs[] = {
+	        {FORECAST_ETS_ERR_M, FORECAST_ETS_TREND_N, FORECAST_ETS_SEASON_M},
+	        {FORECAST_ETS_ERR_M, FORECAST_ETS_TREND_A, FORECAST_ETS_SEASON_M},
+	        {FORECAST_ETS_ERR_M, FORECAST_ETS_TREND_AD, FORECAST_ETS_SEASON_M}};
+	double ma[H], la[2 * H], ha[2 * H], mb[H], lb[2 * H], hb[2 * H];
+	double ms[HS], ls[2 * HS], hs[2 * HS];
+	struct forecast_pred pa = {H, 2, levels2, ma, la, ha}, pb = {H, 2, levels2, mb, lb, hb};
+	struct forecast_pred ps = {HS, 2, levels2, ms, ls, hs};
+
+	cr_assert(s->m == H, "the fixture's horizon is one season");
+	for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
+		struct forecast_ets e;
+
+		cr_assert(forecast_ets_fit(s->y, s->n, s->m, specs[k], &e));
+		/* no paths within a season: the seed does not matter */
+		forecast_ets_forecast(&e, &pa, 1);
+		forecast_ets_forecast(&e, &pb, 2);
+		cr_assert(memcmp(la, lb, sizeof(la)) == 0 && memcmp(ha, hb, sizeof(ha)) == 0);
+		/* and the variance agrees with simulated paths over the same steps */
+		forecast_ets_forecast(&e, &ps, 3);
+		for (int lv = 0; lv < 2; lv++) {
+			for (int i = 0; i < H; i++) {
+				double wa = ha[lv * H + i] - la[lv * H + i];
+				double ws = hs[lv * HS + i] - ls[lv * HS + i];
+
+				cr_assert(ma[i] == ms[i]);
+				cr_assert(la[lv * H + i] < ma[i] && ma[i] < ha[lv * H + i]);
+				cr_assert(fabs(wa / ws - 1) < 0.1,
+				          "model %zu level %d step %d: width %.2f, simulated %.2f",
+				          k, lv, i + 1, wa, ws);
+			}
+		}
+		forecast_ets_cleanup(&e);
+	}
 }
 
 Test(ets, update_keeps_tracking_after_the_fit)
