@@ -7,8 +7,10 @@
 #
 # 1. Generates BENCH_SERIES synthetic load series of BENCH_LENGTH points with a daily season of
 #    24 and the next 24 true values (bench/forecast_series.py; fixed seed).
-# 2. Times foreshard-forecast --model ets, --model arima and --model auto on all of them, on one
-#    core (one process, one thread) and prints its accuracy table (--eval).
+# 2. Times foreshard-forecast --model ets, --model arima and --model auto on all of them, each
+#    process single-threaded and pinned to one core, and prints its accuracy table (--eval).
+#    With BENCH_JOBS=J the series are cut into J chunks run at once on cores 0..J-1; the time
+#    per series is then the sum of the chunks' times over all series (still one core's work).
 # 3. Times R's ets() and auto.arima() (Debian's r-cran-forecast, installed when missing) on the
 #    first BENCH_R_SERIES series (R takes seconds per series), and scores R's and foreshard's
 #    forecasts of those same series with the same R code (bench/forecast_r.R).
@@ -25,7 +27,11 @@
 #
 # Environment (all optional):
 #   BENCH_SERIES=10000  BENCH_LENGTH=1000  BENCH_R_SERIES=20  BENCH_WINDOWS=20
-#   BENCH_KEEP=1        keep the temporary directory
+#   BENCH_JOBS=1               chunks run at once, one per core (at most the cores there are)
+#   BENCH_MODELS="ets arima auto"  models timed on all series (the R subset always gets all
+#                              three); the JSON's "fs" then has only these
+#   BENCH_UPDATE_MODELS="ets auto" models whose per-window work is timed on all series
+#   BENCH_KEEP=1               keep the temporary directory
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +40,11 @@ series=${BENCH_SERIES:-10000}
 length=${BENCH_LENGTH:-1000}
 r_series=${BENCH_R_SERIES:-20}
 windows=${BENCH_WINDOWS:-20}
+jobs=${BENCH_JOBS:-1}
+models=${BENCH_MODELS:-ets arima auto}
+update_models=${BENCH_UPDATE_MODELS:-ets auto}
+[ "$jobs" -ge 1 ] && [ "$jobs" -le "$(nproc)" ] ||
+	{ echo "bench: BENCH_JOBS must be 1 to $(nproc)" >&2; exit 2; }
 season=24
 horizon=24
 cli=$build/foreshard-forecast
@@ -54,26 +65,54 @@ python3 "$src/bench/forecast_series.py" "$series" "$length" "$season" "$horizon"
 head -n "$r_series" "$tmp/set.train.csv" > "$tmp/sub.train.csv"
 head -n "$r_series" "$tmp/set.test.csv" > "$tmp/sub.test.csv"
 
-# seconds and the overall sMAPE/MASE of one foreshard-forecast run
-declare -A fs_s fs_smape fs_mase sub_s
-run_fs() { # model input-prefix out-file
-	local start end
-	start=$EPOCHREALTIME
-	taskset -c 0 "$cli" --model "$1" --season $season --horizon $horizon \
-		--eval "$tmp/$2.test.csv" < "$tmp/$2.train.csv" > "$3" 2> "$tmp/eval.txt"
-	end=$EPOCHREALTIME
-	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+# Chunk k of J of a series file (every J-th line from k), so chunks mix the generator's kinds.
+chunk() { # file k
+	awk -v j="$jobs" -v k="$2" 'NR % j == k' "$1"
 }
+for k in $(seq 0 $((jobs - 1))); do
+	chunk "$tmp/set.train.csv" "$k" > "$tmp/set$k.train.csv"
+	chunk "$tmp/set.test.csv" "$k" > "$tmp/set$k.test.csv"
+done
+
+# seconds of one single-threaded run pinned to core $1 of command $2...; the output in $tmp/t$1
+timed() {
+	local core=$1 start
+	shift
+	start=$EPOCHREALTIME
+	taskset -c "$core" "$@"
+	awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }' > "$tmp/t$core"
+}
+
+# time per series, and the series-weighted sMAPE/MASE, of foreshard-forecast on all chunks
+declare -A fs_s fs_smape fs_mase sub_s
+run_fs_all() { # model
+	local k total=0
+	for k in $(seq 0 $((jobs - 1))); do
+		timed "$k" "$cli" --model "$1" --season $season --horizon $horizon \
+			--eval "$tmp/set$k.test.csv" < "$tmp/set$k.train.csv" > "$tmp/fs_$1_$k.csv" \
+			2> "$tmp/eval$k.txt" &
+	done
+	wait
+	for k in $(seq 0 $((jobs - 1))); do
+		total=$(awk -v a="$total" -v b="$(cat "$tmp/t$k")" 'BEGIN { printf "%.3f", a + b }')
+		echo "-- foreshard $1: accuracy on chunk $k of $jobs" >&2
+		cat "$tmp/eval$k.txt" >&2
+	done
+	fs_s[$1]=$(awk -v t="$total" -v n="$series" 'BEGIN { printf "%.6f", t / n }')
+	fs_smape[$1]=$(cat "$tmp"/eval*.txt | awk '$1 == "overall" { s += $2 * $3; n += $2 }
+		END { printf "%.3f", s / n }')
+	fs_mase[$1]=$(cat "$tmp"/eval*.txt | awk '$1 == "overall" { s += $2 * $4; n += $2 }
+		END { printf "%.4f", s / n }')
+	rm -f "$tmp"/eval*.txt
+}
+for model in $models; do
+	echo "bench: foreshard-forecast --model $model on $series series, $jobs at once" >&2
+	run_fs_all "$model"
+done
 for model in ets arima auto; do
-	echo "bench: foreshard-forecast --model $model on $series series" >&2
-	t=$(run_fs $model set "$tmp/fs_$model.csv")
-	fs_s[$model]=$(awk -v t="$t" -v n="$series" 'BEGIN { printf "%.6f", t / n }')
-	fs_smape[$model]=$(awk '$1 == "overall" { print $3 }' "$tmp/eval.txt")
-	fs_mase[$model]=$(awk '$1 == "overall" { print $4 }' "$tmp/eval.txt")
-	echo "-- foreshard $model: accuracy on all $series series" >&2
-	cat "$tmp/eval.txt" >&2
-	t=$(run_fs $model sub "$tmp/fs_sub_$model.csv")
-	sub_s[$model]=$(awk -v t="$t" -v n="$r_series" 'BEGIN { printf "%.6f", t / n }')
+	timed 0 "$cli" --model $model --season $season --horizon $horizon \
+		< "$tmp/sub.train.csv" > "$tmp/fs_sub_$model.csv"
+	sub_s[$model]=$(awk -v t="$(cat "$tmp/t0")" -v n="$r_series" 'BEGIN { printf "%.6f", t / n }')
 done
 
 echo "bench: R ets() and auto.arima() on $r_series series" >&2
@@ -82,12 +121,21 @@ taskset -c 0 Rscript "$src/bench/forecast_r.R" "$tmp/sub.train.csv" "$tmp/sub.te
 	"$tmp/fs_sub_auto.csv" > "$tmp/r.txt"
 r_val() { awk -v k="$1" -v m="$2" -v c="$3" '$1 == k && $2 == m { print $c }' "$tmp/r.txt"; }
 
+# per-window work: the series-weighted mean of the chunks' microseconds per 1,000 series
 declare -A up upf
-for model in ets auto; do
-	echo "bench: per-window update of $series series, $model" >&2
-	line=$(taskset -c 0 "$upd" "$tmp/set.train.csv" $model $season $horizon "$windows")
-	up[$model]=$(echo "$line" | awk '{ for (i = 1; i < NF; i++) if ($i == "update_us_per_1000") print $(i + 1) }')
-	upf[$model]=$(echo "$line" | awk '{ for (i = 1; i < NF; i++) if ($i == "update_forecast_us_per_1000") print $(i + 1) }')
+field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "${@:2}"; }
+for model in $update_models; do
+	echo "bench: per-window update of $series series, $model, $jobs at once" >&2
+	for k in $(seq 0 $((jobs - 1))); do
+		taskset -c "$k" "$upd" "$tmp/set$k.train.csv" "$model" $season $horizon "$windows" \
+			> "$tmp/up$k.txt" &
+	done
+	wait
+	weigh() { paste <(field series "$tmp"/up*.txt) <(field "$1" "$tmp"/up*.txt) |
+		awk '{ s += $1 * $2; n += $1 } END { printf "%.2f", s / n }'; }
+	up[$model]=$(weigh update_us_per_1000)
+	upf[$model]=$(weigh update_forecast_us_per_1000)
+	rm -f "$tmp"/up*.txt
 done
 
 speed_ets=$(awk -v r="$(r_val time R-ets 3)" -v f="${sub_s[ets]}" 'BEGIN { printf "%.1f", r / f }')
@@ -107,32 +155,38 @@ printf '%-22s %14s %9s %9s\n' "foreshard auto" "${sub_s[auto]}" \
 	"$(r_val acc foreshard-auto 3)" "$(r_val acc foreshard-auto 4)"
 printf 'speed-up R/foreshard: ets %sx, arima %sx\n' "$speed_ets" "$speed_arima"
 printf '\n%-22s %14s %9s %9s\n' "method ($series series)" "s per series" sMAPE MASE
-for model in ets arima auto; do
+for model in $models; do
 	printf '%-22s %14s %9s %9s\n' "foreshard $model" "${fs_s[$model]}" "${fs_smape[$model]}" \
 		"${fs_mase[$model]}"
 done
-printf '\nper-window work on %s series (us per 1000 series): ets update %s, update+forecast %s;' \
-	"$series" "${up[ets]}" "${upf[ets]}"
-printf ' auto update %s, update+forecast %s\n' "${up[auto]}" "${upf[auto]}"
+printf '\nper-window work on %s series, us per 1000 series:\n' "$series"
+for model in $update_models; do
+	printf '  %-6s update %s, update + forecast with intervals %s\n' "$model" "${up[$model]}" \
+		"${upf[$model]}"
+done
 
+# "a": {...}, "b": {...} for the words in $1, each object from the command in $2 given the word
+objects() {
+	local sep="" w
+	for w in $1; do
+		printf '%s"%s": %s' "$sep" "$w" "$($2 "$w")"
+		sep=", "
+	done
+}
 obj() { printf '{"s_per_series": %s, "smape": %s, "mase": %s}' "$1" "$2" "$3"; }
+fs_obj() { obj "${fs_s[$1]}" "${fs_smape[$1]}" "${fs_mase[$1]}"; }
+sub_obj() { obj "${sub_s[$1]}" "$(r_val acc "foreshard-$1" 3)" "$(r_val acc "foreshard-$1" 4)"; }
+up_obj() {
+	printf '{"update_us_per_1000": %s, "update_forecast_us_per_1000": %s}' "${up[$1]}" \
+		"${upf[$1]}"
+}
 printf '{"bench": "forecast", "series": %s, "length": %s, "season": %s, "horizon": %s, ' \
 	"$series" "$length" $season $horizon
-printf '"r_series": %s, "fs": {' "$r_series"
-printf '"ets": %s, ' "$(obj "${fs_s[ets]}" "${fs_smape[ets]}" "${fs_mase[ets]}")"
-printf '"arima": %s, ' "$(obj "${fs_s[arima]}" "${fs_smape[arima]}" "${fs_mase[arima]}")"
-printf '"auto": %s}, "fs_on_r_subset": {' "$(obj "${fs_s[auto]}" "${fs_smape[auto]}" "${fs_mase[auto]}")"
-for model in ets arima auto; do
-	sep=", "; [ $model = auto ] && sep=""
-	printf '"%s": %s%s' $model "$(obj "${sub_s[$model]}" "$(r_val acc foreshard-$model 3)" \
-		"$(r_val acc foreshard-$model 4)")" "$sep"
-done
-printf '}, "r": {"ets": %s, ' "$(obj "$(r_val time R-ets 3)" "$(r_val acc R-ets 3)" \
+printf '"jobs": %s, "r_series": %s, "fs": {%s}, ' "$jobs" "$r_series" "$(objects "$models" fs_obj)"
+printf '"fs_on_r_subset": {%s}, ' "$(objects "ets arima auto" sub_obj)"
+printf '"r": {"ets": %s, ' "$(obj "$(r_val time R-ets 3)" "$(r_val acc R-ets 3)" \
 	"$(r_val acc R-ets 4)")"
 printf '"auto.arima": %s}, ' "$(obj "$(r_val time R-auto.arima 3)" \
 	"$(r_val acc R-auto.arima 3)" "$(r_val acc R-auto.arima 4)")"
-printf '"speedup_ets": %s, "speedup_arima": %s, "update": {' "$speed_ets" "$speed_arima"
-printf '"ets": {"update_us_per_1000": %s, "update_forecast_us_per_1000": %s}, ' \
-	"${up[ets]}" "${upf[ets]}"
-printf '"auto": {"update_us_per_1000": %s, "update_forecast_us_per_1000": %s}}}\n' \
-	"${up[auto]}" "${upf[auto]}"
+printf '"speedup_ets": %s, "speedup_arima": %s, "update": {%s}}\n' "$speed_ets" "$speed_arima" \
+	"$(objects "$update_models" up_obj)"
