@@ -107,9 +107,37 @@ static bool fit_plain(const double *y, size_t n, size_t m, const struct forecast
 	}
 }
 
-bool forecast_fit_model(const double *y, size_t n, enum forecast_model model,
-                        const struct forecast_spec *spec, struct forecast_fit *out)
+/*
+ * fit_plain, keeping the structure like chose (ETS's components, ARIMA's orders, seasonal
+ * naive's period) instead of choosing again: a refit on more of the same series. Falls back to
+ * choosing when that structure does not suit y.
+ */
+static bool fit_plain_like(const double *y, size_t n, size_t m, const struct forecast_spec *spec,
+                           const struct forecast_fit *like, struct forecast_fit *out)
 {
+	switch (out->model) {
+	case FORECAST_MODEL_SNAIVE:
+		return forecast_naive_fit(y, n, like->u.naive.m, FORECAST_SNAIVE, &out->u.naive);
+	case FORECAST_MODEL_ETS:
+		if (forecast_ets_fit(y, n, m, like->u.ets.spec, &out->u.ets))
+			return true;
+		break;
+	case FORECAST_MODEL_ARIMA:
+		if (forecast_arima_fit(y, n, &like->u.arima.order, &out->u.arima))
+			return true;
+		break;
+	default:
+		break;
+	}
+	return fit_plain(y, n, m, spec, out);
+}
+
+/* forecast_fit_model, with the structure of like (same model and spec) when it is not NULL. */
+static bool fit_model(const double *y, size_t n, enum forecast_model model,
+                      const struct forecast_spec *spec, const struct forecast_fit *like,
+                      struct forecast_fit *out)
+{
+	size_t m = main_period(spec);
 	double *adjusted;
 	bool ok;
 
@@ -119,17 +147,25 @@ bool forecast_fit_model(const double *y, size_t n, enum forecast_model model,
 	if (!y || n == 0)
 		return false;
 	if (!needs_adjust(model, spec))
-		return fit_plain(y, n, main_period(spec), spec, out);
+		return like ? fit_plain_like(y, n, m, spec, like, out)
+		            : fit_plain(y, n, m, spec, out);
 	adjusted = malloc(n * sizeof(*adjusted));
 	if (!adjusted)
 		return false;
 	ok = forecast_adjust_fit(y, n, spec->periods, spec->n_periods, &out->adj, adjusted);
-	if (ok && !fit_plain(adjusted, n, 1, spec, out)) {
+	if (ok && !(like ? fit_plain_like(adjusted, n, 1, spec, like, out)
+	                 : fit_plain(adjusted, n, 1, spec, out))) {
 		forecast_adjust_cleanup(&out->adj);
 		ok = false;
 	}
 	free(adjusted);
 	return ok;
+}
+
+bool forecast_fit_model(const double *y, size_t n, enum forecast_model model,
+                        const struct forecast_spec *spec, struct forecast_fit *out)
+{
+	return fit_model(y, n, model, spec, NULL, out);
 }
 
 void forecast_fit_forecast(const struct forecast_fit *f, struct forecast_pred *p)
@@ -230,29 +266,31 @@ void forecast_fit_cleanup(struct forecast_fit *f)
 
 /*
  * The candidate's backtest score: fit on y before the first origin, then at each origin forecast
- * h steps, add the scaled mean absolute error, and roll on by absorbing the h true values.
- * NaN when the model cannot be fit on the shortened history.
+ * h steps, add the scaled mean absolute error, and roll on by absorbing the h true values. The
+ * fit is left in *f for its structure. Returns false, and *f owns nothing, when the model cannot
+ * be fit on the shortened history; otherwise *score is the mean error over the origins (NaN if
+ * a forecast was not finite).
  */
-static double backtest(const double *y, size_t n, enum forecast_model model,
-                       const struct forecast_spec *spec, size_t origins, double scale, double *mean)
+static bool backtest(const double *y, size_t n, enum forecast_model model,
+                     const struct forecast_spec *spec, size_t origins, double scale, double *mean,
+                     struct forecast_fit *f, double *score)
 {
 	size_t h = spec->horizon, cut = n - origins * h;
 	struct forecast_pred p = {.h = h, .mean = mean};
-	struct forecast_fit f;
 	double err = 0;
 
-	if (!forecast_fit_model(y, cut, model, spec, &f))
-		return NAN;
+	if (!forecast_fit_model(y, cut, model, spec, f))
+		return false;
 	for (size_t o = 0; o < origins; o++) {
 		const double *truth = y + cut + o * h;
 
-		forecast_fit_forecast(&f, &p);
+		forecast_fit_forecast(f, &p);
 		err += forecast_metric_mase(truth, mean, h, scale);
 		for (size_t i = 0; i < h; i++)
-			forecast_fit_update(&f, truth[i]);
+			forecast_fit_update(f, truth[i]);
 	}
-	forecast_fit_cleanup(&f);
-	return err / (double)origins;
+	*score = err / (double)origins;
+	return true;
 }
 
 /* Seasonal naive alone, for histories too short to backtest. */
@@ -272,6 +310,8 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 	size_t m = main_period(spec), h = spec->horizon, origins = opts->origins;
 	size_t need = (m >= 2 ? 2 * m : 2 * h) + origins * h, keep;
 	enum forecast_model order[FORECAST_MODEL_COUNT];
+	struct forecast_fit tried[FORECAST_MODEL_COUNT]; /* by model: the backtests' fits */
+	bool have[FORECAST_MODEL_COUNT] = {false};
 	size_t n_order = 0;
 	double scale, *mean, total = 0;
 
@@ -291,8 +331,12 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 		return false;
 	for (size_t c = 0; c < opts->n_candidates; c++) {
 		enum forecast_model model = opts->candidates[c];
-		double s = backtest(y, n, model, spec, origins, scale, mean);
+		double s = NAN;
 
+		if (model >= FORECAST_MODEL_COUNT || model == FORECAST_MODEL_AUTO || have[model] ||
+		    !backtest(y, n, model, spec, origins, scale, mean, &tried[model], &s))
+			continue;
+		have[model] = true;
 		out->score[model] = s;
 		if (!isfinite(s))
 			continue;
@@ -318,10 +362,15 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 		if (out->n_fits > 0 &&
 		    out->score[order[i]] > SELECT_COMBINE_SPREAD * out->score[out->fits[0].model])
 			break;
-		if (!forecast_fit_model(y, n, order[i], spec, f))
+		/* the backtest chose the structure; the whole series re-estimates it */
+		if (!fit_model(y, n, order[i], spec, &tried[order[i]], f))
 			continue;
 		out->weight[out->n_fits++] = w;
 		total += w;
+	}
+	for (int i = 0; i < FORECAST_MODEL_COUNT; i++) {
+		if (have[i])
+			forecast_fit_cleanup(&tried[i]);
 	}
 	if (out->n_fits == 0)
 		return choose_snaive(y, n, spec, out);

@@ -8,8 +8,10 @@
  * and are scored by MASE (the forecast error scaled by the history's seasonal-naive error).
  * Refitting at every origin would cost a fit per origin for little: the parameters of a model
  * fit on most of the history change little over the last few horizons. The best candidates
- * are then refit on the whole series and combined with weights falling with their backtest
- * error; when history is too short to backtest, seasonal naive is used alone.
+ * are then refit on the whole series, keeping the structure their backtest fit chose (ETS's
+ * components, ARIMA's orders, seasonal naive's period) and re-estimating its parameters, and
+ * combined with weights falling with their backtest error; when history is too short to
+ * backtest, seasonal naive is used alone.
  *
  * Pure computation; any thread may use its own structs.
  */
