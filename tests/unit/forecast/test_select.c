@@ -1,8 +1,8 @@
 /*
  * The models behind one interface and the backtested choice: names, the short-history fallback,
- * the choice and its weights, combination and what it leaves out, seasons taken out around ETS
- * and ARIMA, seasonal naive's choice of period, the fallback of a model that cannot fit,
- * determinism, bad input.
+ * the choice and its weights, combination and what it leaves out, the refit's structure,
+ * seasons taken out around ETS and ARIMA, seasonal naive's choice of period, the fallback of a
+ * model that cannot fit, determinism, bad input.
  */
 #include <criterion/criterion.h>
 #include <gsl/gsl_errno.h>
@@ -128,6 +128,41 @@ Test(select, chooses_and_combines_by_backtest)
 	cr_assert(forecast_auto(y, 600, &spec, &opts, &c));
 	cr_assert_eq(c.n_fits, 1);
 	cr_assert_float_eq(c.weight[0], 1.0, 1e-12);
+	forecast_choice_cleanup(&c);
+	gsl_rng_free(r);
+}
+
+/*
+ * The refit on the whole series keeps the structure the backtest scored: a series that turns
+ * into a steep climb during the backtest horizons would get a trend from a fresh choice on all
+ * of it, but the combined model is the one fit before the origins.
+ */
+Test(select, the_refit_keeps_the_structure_the_backtest_scored)
+{
+	const size_t period = 24, n = 400, cut = n - 3 * H;
+	const enum forecast_model ets_only[] = {FORECAST_MODEL_ETS};
+	struct forecast_spec spec = {.periods = &period, .n_periods = 1, .horizon = H, .seed = 1};
+	struct forecast_auto_opts opts = {
+	        .candidates = ets_only, .n_candidates = 1, .origins = 3, .combine = 1};
+	struct forecast_ets before, whole;
+	struct forecast_choice c;
+	double y[400];
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+
+	gsl_rng_set(r, 5);
+	for (size_t t = 0; t < n; t++)
+		y[t] = 100 + (t >= cut ? 8.0 * (double)(t - cut) : 0) + gsl_ran_gaussian(r, 2);
+	cr_assert(forecast_ets_auto(y, cut, period, &before));
+	cr_assert(forecast_ets_auto(y, n, period, &whole));
+	cr_assert_neq(before.spec.trend, whole.spec.trend, "the series must change structure");
+	cr_assert(forecast_auto(y, n, &spec, &opts, &c));
+	cr_assert_eq(c.n_fits, 1);
+	cr_assert_eq(c.fits[0].model, FORECAST_MODEL_ETS);
+	cr_assert_eq(c.fits[0].u.ets.spec.error, before.spec.error);
+	cr_assert_eq(c.fits[0].u.ets.spec.trend, before.spec.trend);
+	cr_assert_eq(c.fits[0].u.ets.spec.season, before.spec.season);
+	forecast_ets_cleanup(&before);
+	forecast_ets_cleanup(&whole);
 	forecast_choice_cleanup(&c);
 	gsl_rng_free(r);
 }
