@@ -5,7 +5,7 @@ BUILD ?= build
 TYPE ?= Debug
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit integration demo asan tsan valgrind fuzz format format-check clean
+.PHONY: all build deps test unit integration demo asan tsan valgrind valgrind-unit fuzz format format-check clean
 
 all: build
 
@@ -45,6 +45,11 @@ tsan: deps
 valgrind: deps
 	$(MAKE) build
 	bash tools/valgrind.sh $(BUILD)
+
+# Every unit test program under valgrind, for the uninitialised reads ASan does not see.
+valgrind-unit: deps
+	$(MAKE) build
+	bash tools/valgrind_unit.sh $(BUILD)
 
 # libFuzzer targets in tests/fuzz, each for FUZZ_SECONDS on a copy of its seed corpus (clang-14).
 fuzz: deps

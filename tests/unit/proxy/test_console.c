@@ -547,7 +547,7 @@ Test(console, newer_protocol_minor_is_negotiated_down)
 Test(console, garbage_closes_that_client_only)
 {
 	PGconn *pq = connect_pq();
-	unsigned char pkt[64];
+	unsigned char pkt[64] = {0};
 	char body[256] = "";
 	int fd;
 
