@@ -12,14 +12,16 @@
 #    With BENCH_JOBS=J the series are cut into J chunks run at once on cores 0..J-1; the time
 #    per series is then the sum of the chunks' times over all series (still one core's work).
 # 3. Times R's ets() and auto.arima() (Debian's r-cran-forecast, installed when missing) on the
-#    first BENCH_R_SERIES series (R takes seconds per series), and scores R's and foreshard's
-#    forecasts of those same series with the same R code (bench/forecast_r.R).
+#    first BENCH_R_SERIES series (R takes seconds per series; auto.arima, minutes, runs on the
+#    first BENCH_R_ARIMA_SERIES of them), and scores R's and foreshard's forecasts of those same
+#    series with the same R code (bench/forecast_r.R).
 # 4. Times the forecast thread's per-window work on every series: one new value absorbed
 #    (update) and update plus a fresh 24-step forecast with 80/95% intervals
 #    (bench/fs-forecast-update), for ETS and for the automatic choice.
 # Prints a table with the ratios R / foreshard (time per series; > 1 = foreshard faster) and, as
 # its last line, one JSON object:
-#   {"bench": "forecast", "series", "length", "season", "horizon", "r_series",
+#   {"bench": "forecast", "series", "length", "season", "horizon", "jobs", "r_series",
+#    "r_arima_series",
 #    "fs": {"ets": {"s_per_series", "smape", "mase"}, "arima": {...}, "auto": {...}},
 #    "fs_on_r_subset": {...}, "r": {"ets": {...}, "auto.arima": {...}},
 #    "speedup_ets", "speedup_arima", "update": {"ets": {"update_us_per_1000",
@@ -27,6 +29,7 @@
 #
 # Environment (all optional):
 #   BENCH_SERIES=10000  BENCH_LENGTH=1000  BENCH_R_SERIES=20  BENCH_WINDOWS=20
+#   BENCH_R_ARIMA_SERIES=BENCH_R_SERIES   1 to BENCH_R_SERIES
 #   BENCH_JOBS=1               chunks run at once, one per core (at most the cores there are)
 #   BENCH_MODELS="ets arima auto"  models timed on all series (the R subset always gets all
 #                              three); the JSON's "fs" then has only these
@@ -39,12 +42,15 @@ build=$(cd "${1:-$src/build-release}" && pwd)
 series=${BENCH_SERIES:-10000}
 length=${BENCH_LENGTH:-1000}
 r_series=${BENCH_R_SERIES:-20}
+r_arima_series=${BENCH_R_ARIMA_SERIES:-$r_series}
 windows=${BENCH_WINDOWS:-20}
 jobs=${BENCH_JOBS:-1}
 models=${BENCH_MODELS:-ets arima auto}
 update_models=${BENCH_UPDATE_MODELS:-ets auto}
 [ "$jobs" -ge 1 ] && [ "$jobs" -le "$(nproc)" ] ||
 	{ echo "bench: BENCH_JOBS must be 1 to $(nproc)" >&2; exit 2; }
+[ "$r_arima_series" -ge 1 ] && [ "$r_arima_series" -le "$r_series" ] ||
+	{ echo "bench: BENCH_R_ARIMA_SERIES must be 1 to BENCH_R_SERIES ($r_series)" >&2; exit 2; }
 season=24
 horizon=24
 cli=$build/foreshard-forecast
@@ -115,10 +121,10 @@ for model in ets arima auto; do
 	sub_s[$model]=$(awk -v t="$(cat "$tmp/t0")" -v n="$r_series" 'BEGIN { printf "%.6f", t / n }')
 done
 
-echo "bench: R ets() and auto.arima() on $r_series series" >&2
+echo "bench: R ets() on $r_series series and auto.arima() on $r_arima_series" >&2
 taskset -c 0 Rscript "$src/bench/forecast_r.R" "$tmp/sub.train.csv" "$tmp/sub.test.csv" \
 	"$r_series" $season $horizon "$tmp/fs_sub_ets.csv" "$tmp/fs_sub_arima.csv" \
-	"$tmp/fs_sub_auto.csv" > "$tmp/r.txt"
+	"$tmp/fs_sub_auto.csv" "$r_arima_series" > "$tmp/r.txt"
 r_val() { awk -v k="$1" -v m="$2" -v c="$3" '$1 == k && $2 == m { print $c }' "$tmp/r.txt"; }
 
 # per-window work: the series-weighted mean of the chunks' microseconds per 1,000 series
@@ -147,9 +153,9 @@ printf '%-22s %14s %9s %9s\n' "R ets" "$(r_val time R-ets 3)" "$(r_val acc R-ets
 	"$(r_val acc R-ets 4)"
 printf '%-22s %14s %9s %9s\n' "foreshard ets" "${sub_s[ets]}" "$(r_val acc foreshard-ets 3)" \
 	"$(r_val acc foreshard-ets 4)"
-printf '%-22s %14s %9s %9s\n' "R auto.arima" "$(r_val time R-auto.arima 3)" \
+printf '%-22s %14s %9s %9s\n' "R auto.arima ($r_arima_series)" "$(r_val time R-auto.arima 3)" \
 	"$(r_val acc R-auto.arima 3)" "$(r_val acc R-auto.arima 4)"
-printf '%-22s %14s %9s %9s\n' "foreshard arima" "${sub_s[arima]}" \
+printf '%-22s %14s %9s %9s\n' "foreshard arima ($r_arima_series)" "${sub_s[arima]}" \
 	"$(r_val acc foreshard-arima 3)" "$(r_val acc foreshard-arima 4)"
 printf '%-22s %14s %9s %9s\n' "foreshard auto" "${sub_s[auto]}" \
 	"$(r_val acc foreshard-auto 3)" "$(r_val acc foreshard-auto 4)"
@@ -182,7 +188,8 @@ up_obj() {
 }
 printf '{"bench": "forecast", "series": %s, "length": %s, "season": %s, "horizon": %s, ' \
 	"$series" "$length" $season $horizon
-printf '"jobs": %s, "r_series": %s, "fs": {%s}, ' "$jobs" "$r_series" "$(objects "$models" fs_obj)"
+printf '"jobs": %s, "r_series": %s, "r_arima_series": %s, "fs": {%s}, ' "$jobs" "$r_series" \
+	"$r_arima_series" "$(objects "$models" fs_obj)"
 printf '"fs_on_r_subset": {%s}, ' "$(objects "ets arima auto" sub_obj)"
 printf '"r": {"ets": %s, ' "$(obj "$(r_val time R-ets 3)" "$(r_val acc R-ets 3)" \
 	"$(r_val acc R-ets 4)")"
