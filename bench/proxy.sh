@@ -51,6 +51,12 @@
 #                       measured in the same run as its peers
 #   BENCH_KEEP=1        keep the temporary directory (pgbench outputs, configs, logs; the
 #                       per-transaction logs are always removed once summarised, they are large)
+#   BENCH_SESSIONS=1    start each proxy and each pgbench in a session of its own (setsid), as
+#                       a service manager or a daemon's own detaching would; 0 leaves them all
+#                       in this script's session. Where the kernel groups CPU time by session
+#                       (sched_autogroup_enabled = 1) this could matter, since PostgreSQL puts
+#                       every backend in a session of its own; measured on 2026-12-03 at 64
+#                       clients, the difference was within the noise (docs/benchmarks.md).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,6 +72,11 @@ threads=${BENCH_THREADS:-2}
 workers=${BENCH_WORKERS:-$cores}
 keep=${BENCH_KEEP:-0}
 baseline_arg=${BENCH_BASELINE:-}
+if [ "${BENCH_SESSIONS:-1}" = 1 ]; then
+	own_session=(setsid) # execs the command when it is not a group leader, so $! stays its pid
+else
+	own_session=()
+fi
 targets=(direct forwarder pgbouncer foreshard)
 [ -z "$baseline_arg" ] || targets+=(baseline)
 
@@ -208,7 +219,7 @@ else
 fi
 
 say "starting fs-fwd on 127.0.0.1:$fwd_port ($workers threads, upstream $up_host)"
-"$fwd" "$fwd_port" "$up_host" "$pg_port" "$workers" >"$tmp/fwd.log" 2>&1 &
+"${own_session[@]}" "$fwd" "$fwd_port" "$up_host" "$pg_port" "$workers" >"$tmp/fwd.log" 2>&1 &
 pid[forwarder]=$!
 wait_ready forwarder "$tmp/fwd.log"
 
@@ -243,7 +254,7 @@ else
 	as_pgbouncer=()
 fi
 say "starting PgBouncer $(pgbouncer --version | head -1 | awk '{ print $2 }') on 127.0.0.1:$pgb_port (session mode, upstream $up_host)"
-"${as_pgbouncer[@]}" pgbouncer "$pgbdir/pgbouncer.ini" >"$tmp/pgbouncer.out" 2>&1 &
+"${own_session[@]}" "${as_pgbouncer[@]}" pgbouncer "$pgbdir/pgbouncer.ini" >"$tmp/pgbouncer.out" 2>&1 &
 pid[pgbouncer]=$!
 wait_ready pgbouncer "$tmp/pgbouncer.out"
 
@@ -265,7 +276,7 @@ manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmo
 mode = observe
 CONF
 	say "starting $name ($daemon) on 127.0.0.1:${port[$name]} (observe mode, $workers workers, upstream $up_host)"
-	"$daemon" -c "$tmp/$name.conf" >"$tmp/$name.log" 2>&1 &
+	"${own_session[@]}" "$daemon" -c "$tmp/$name.conf" >"$tmp/$name.log" 2>&1 &
 	pid[$name]=$!
 	wait_ready "$name" "$tmp/$name.log"
 }
@@ -301,7 +312,8 @@ run_pgbench() {
 			>/dev/null
 	fi
 	mkdir -p "$logdir"
-	PGSSLMODE=disable pgbench "${mode[@]}" -n -c "$clients" -j "$j" -T "$duration" \
+	# setsid --wait: pgbench's exit status, and nothing left running
+	PGSSLMODE=disable "${own_session[@]}" ${own_session:+--wait} pgbench "${mode[@]}" -n -c "$clients" -j "$j" -T "$duration" \
 		--log --log-prefix="$logdir/tx" \
 		-h 127.0.0.1 -p "${port[$target]}" -U foreshard foreshard >"$out" 2>&1 || {
 		say "pgbench against $target failed:"
