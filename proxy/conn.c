@@ -83,6 +83,7 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	pthread_once(&inspect_once, init_inspect_tables);
 	if (!c) {
 		close(fd);
+		atomic_fetch_sub_explicit(&w->c.clients_active, 1, memory_order_relaxed);
 		return;
 	}
 	if (sa->sa_family == AF_INET) {
@@ -109,6 +110,7 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	if (!c->cl) {
 		close(fd);
 		free(c);
+		atomic_fetch_sub_explicit(&w->c.clients_active, 1, memory_order_relaxed);
 		return;
 	}
 	c->tls = proxy_tls_acquire(w->proxy);
@@ -128,7 +130,6 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
-	counter_add(&w->c.clients_active, 1);
 	counter_add(&w->c.clients_total, 1);
 }
 

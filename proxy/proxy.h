@@ -2,8 +2,9 @@
 /*
  * The proxy: N worker threads, each with its own libevent event_base, its own listening socket
  * on the shared port (SO_REUSEPORT lets the kernel spread connections), its own parser and its
- * own profile ring towards the forecast thread. One client connection maps to one server
- * connection (session mode).
+ * own profile ring towards the forecast thread. A worker that accepts a client while another
+ * has fewer hands the socket to that one, so the workers serve equal numbers of clients. One
+ * client connection maps to one server connection (session mode).
  *
  * Other threads reach the workers only through each worker's mailbox (PAUSE, RESUME) and read
  * only atomically updated counters and published snapshots.

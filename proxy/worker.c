@@ -137,6 +137,10 @@ static void handle_cmd(struct proxy_worker *w, const struct proxy_cmd *cmd)
 	case PROXY_CMD_STOP:
 		event_base_loopbreak(w->base);
 		break;
+	case PROXY_CMD_ADOPT:
+		proxy_conn_accept(w, cmd->fd, (const struct sockaddr *)&cmd->sa, (int)cmd->salen,
+		                  false);
+		break;
 	}
 }
 
@@ -231,10 +235,48 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	publish_parser_stats(w);
 }
 
+static uint64_t clients_of(struct proxy_worker *w)
+{
+	return atomic_load_explicit(&w->c.clients_active, memory_order_relaxed);
+}
+
+/*
+ * The worker with the fewest clients, w itself unless another has strictly fewer. The kernel
+ * spreads connects over the workers' SO_REUSEPORT sockets by a hash of the addresses, which
+ * under pgbench -c 64 left one of two workers with up to half as many clients again as the
+ * other, and its clients with the longest waits.
+ */
+static struct proxy_worker *least_loaded(struct proxy_worker *w)
+{
+	struct proxy *p = w->proxy;
+	struct proxy_worker *best = w;
+	uint64_t best_n = clients_of(w);
+
+	for (int i = 0; i < p->n_workers; i++) {
+		uint64_t n = clients_of(&p->workers[i]);
+
+		if (n < best_n) {
+			best = &p->workers[i];
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* Passes client fd to worker to through its mailbox; false (fd still ours) when it is full. */
+static bool hand_over(struct proxy_worker *to, int fd, const struct sockaddr *sa, int len)
+{
+	struct proxy_cmd cmd = {.kind = PROXY_CMD_ADOPT, .fd = fd};
+
+	cmd.salen = (socklen_t)len < sizeof(cmd.sa) ? (socklen_t)len : sizeof(cmd.sa);
+	memcpy(&cmd.sa, sa, cmd.salen);
+	return fs_mailbox_send(&to->mbox, &cmd);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
-	struct proxy_worker *w = arg;
+	struct proxy_worker *w = arg, *to;
 	int one = 1;
 	bool full = proxy_clients_active(w->proxy) >= w->proxy->cfg.max_client_conn;
 
@@ -244,6 +286,15 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		       w->id, w->proxy->cfg.max_client_conn);
 	/* notice clients that vanished without a FIN (a dead host, a dropped NAT entry) */
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	/* counted where it will be served before it gets there, so that the next accept sees it */
+	to = full ? w : least_loaded(w);
+	atomic_fetch_add_explicit(&to->c.clients_active, 1, memory_order_relaxed);
+	if (to != w) {
+		if (hand_over(to, fd, sa, len))
+			return;
+		atomic_fetch_sub_explicit(&to->c.clients_active, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->c.clients_active, 1, memory_order_relaxed);
+	}
 	proxy_conn_accept(w, fd, sa, len, full);
 }
 
@@ -291,7 +342,7 @@ bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int
 	w->scratch = evbuffer_new();
 	if (!w->base || !w->parser || !w->scratch ||
 	    !fs_ring_init(&w->ring, p->cfg.ring_size, sizeof(struct fs_profile_event)) ||
-	    !fs_mailbox_init(&w->mbox, 64, sizeof(struct proxy_cmd))) {
+	    !fs_mailbox_init(&w->mbox, PROXY_MAILBOX_CAP, sizeof(struct proxy_cmd))) {
 		snprintf(err, errlen, "worker %u: out of memory", id);
 		close(listen_fd);
 		return false;
@@ -328,6 +379,15 @@ void proxy_worker_cleanup(struct proxy_worker *w)
 		parser_destroy(w->parser);
 	if (w->scratch)
 		evbuffer_free(w->scratch);
+	/* clients handed over after this worker's loop stopped */
+	if (w->mbox.buf) {
+		struct proxy_cmd cmd;
+
+		while (fs_mailbox_recv(&w->mbox, &cmd)) {
+			if (cmd.kind == PROXY_CMD_ADOPT)
+				close(cmd.fd);
+		}
+	}
 	fs_mailbox_cleanup(&w->mbox);
 	fs_ring_cleanup(&w->ring);
 	fs_snap_slot_cleanup(&w->clients_slot);

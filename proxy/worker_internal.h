@@ -26,6 +26,7 @@
 #define PROXY_INFLIGHT 32             /* statements awaiting completion per connection */
 #define PROXY_BACKLOG_HIGH (1u << 20) /* stop reading a side when the other's output exceeds */
 #define PROXY_READ_SIZE 16384         /* bytes asked of a plain socket per read */
+#define PROXY_MAILBOX_CAP 256         /* commands queued per worker; a burst of hand-overs */
 
 /* Commands a worker receives in its mailbox. */
 enum proxy_cmd_kind {
@@ -34,6 +35,7 @@ enum proxy_cmd_kind {
 	PROXY_CMD_STOP_ACCEPT, /* stop accepting new clients (shutdown drain) */
 	PROXY_CMD_CANCEL,      /* a CancelRequest for one of this worker's connections */
 	PROXY_CMD_STOP,        /* close everything and leave the event loop */
+	PROXY_CMD_ADOPT,       /* serve a client another worker accepted (balancing) */
 };
 
 struct proxy_cmd {
@@ -42,6 +44,9 @@ struct proxy_cmd {
 	uint64_t seq;      /* PAUSE: sequence number to acknowledge */
 	int32_t pid;       /* CANCEL: the server backend's pid, as the client knows it */
 	uint32_t secret;   /* CANCEL: the secret foreshard gave that client */
+	int fd;            /* ADOPT: the accepted socket, owned by the message */
+	socklen_t salen;   /* ADOPT: the client's address */
+	struct sockaddr_storage sa;
 };
 
 /* A table this worker is holding statements for. */
@@ -50,7 +55,11 @@ struct proxy_pause {
 	uint64_t since_us; /* monotonic; the worker resumes by itself after pause_limit_ms */
 };
 
-/* Counters a worker updates and the console sums; relaxed atomics, written only by the owner. */
+/*
+ * Counters a worker updates and the console sums; relaxed atomics, written only by the owner,
+ * except clients_active: the worker that accepts a client counts it for the worker it hands the
+ * client to, so that the next accept on any worker already sees it.
+ */
 struct proxy_counters {
 	_Atomic uint64_t clients_active, clients_total, queries, events_sent, events_dropped,
 	        oversized, held_now, held_total, max_hold_us, server_errors, clients_tls,
@@ -194,7 +203,7 @@ struct proxy {
 };
 
 /* proxy.c */
-/* Clients connected to all workers; may lag by the accepts in flight on other workers. */
+/* Clients connected to all workers, counting those on their way to a worker. */
 uint64_t proxy_clients_active(struct proxy *p);
 
 /* Logs a line about connection c with its address, user and database as prefix. */
@@ -207,8 +216,9 @@ struct proxy_tls *proxy_tls_acquire(struct proxy *p);
 
 /* conn.c */
 /*
- * Takes over an accepted socket. With refuse set (max_client_conn reached), the client is answered
- * after its start-up packet with "too many clients" (53300) and closed, as PostgreSQL does.
+ * Takes over an accepted socket, which the caller has already counted in w->c.clients_active.
+ * With refuse set (max_client_conn reached), the client is answered after its start-up packet
+ * with "too many clients" (53300) and closed, as PostgreSQL does.
  */
 void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa, int salen,
                        bool refuse);

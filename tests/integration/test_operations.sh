@@ -2,7 +2,8 @@
 # Operating foreshard: max_client_conn refuses one client too many with a clear error; SIGHUP
 # reloads the configuration (a broken file changes nothing; log_level and mode apply at once;
 # other keys are named as needing a restart); SIGTERM stops accepting and waits for sessions to
-# end; SIGINT stops at once; bad configuration stops the start with file:line.
+# end; SIGINT stops at once; bad configuration stops the start with file:line; clients are
+# spread evenly over the workers.
 source "$(dirname "$0")/lib.sh"
 
 start_pg
@@ -58,6 +59,24 @@ grep -q finished "$TEST_DIR/long.out" || fail "the running session lost its resu
 for _ in $(seq 1 50); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$FS_PID" 2>/dev/null && fail "foreshard still running after its last session ended"
 wait "$FS_PID" || fail "foreshard exited with status $? after SIGTERM"
+
+echo "clients are spread evenly over the workers, whichever worker the kernel gives them to"
+start_foreshard
+sessions=()
+for i in $(seq 1 20); do
+	fsql -At -c "SELECT pg_sleep(3), 'session $i'" >"$TEST_DIR/spread$i.out" 2>&1 &
+	sessions+=($!)
+done
+for _ in $(seq 1 50); do [ "$(stat clients_active)" = 20 ] && break; sleep 0.1; done
+[ "$(stat clients_active)" = 20 ] || fail "20 sessions not connected: $(stat clients_active)"
+sleep 1.2 # SHOW CLIENTS is republished once a second
+per_worker=$(console -c 'SHOW CLIENTS' | awk -F'|' '{ n[$1]++ } END { for (w in n) print w ": " n[w] }' | sort)
+[ "$per_worker" = "$(printf '0: 10\n1: 10')" ] || fail "clients not spread evenly over 2 workers: $per_worker"
+for i in $(seq 1 20); do
+	wait "${sessions[$((i - 1))]}" || fail "session $i failed: $(cat "$TEST_DIR/spread$i.out")"
+	grep -q "session $i\$" "$TEST_DIR/spread$i.out" || fail "session $i lost its result"
+done
+stop_foreshard
 
 echo "SIGINT stops at once, even with a client connected"
 start_foreshard
