@@ -109,12 +109,14 @@ static bool fit_plain(const double *y, size_t n, size_t m, const struct forecast
 
 /*
  * fit_plain, keeping the structure like chose (ETS's components, ARIMA's orders, seasonal
- * naive's period) instead of choosing again: a refit on more of the same series. Falls back to
- * choosing when that structure does not suit y.
+ * naive's period) instead of choosing again: a refit on more of the same series. Chooses as
+ * fit_plain does when like is NULL or its structure does not suit y.
  */
 static bool fit_plain_like(const double *y, size_t n, size_t m, const struct forecast_spec *spec,
                            const struct forecast_fit *like, struct forecast_fit *out)
 {
+	if (!like)
+		return fit_plain(y, n, m, spec, out);
 	switch (out->model) {
 	case FORECAST_MODEL_SNAIVE:
 		return forecast_naive_fit(y, n, like->u.naive.m, FORECAST_SNAIVE, &out->u.naive);
@@ -147,14 +149,12 @@ static bool fit_model(const double *y, size_t n, enum forecast_model model,
 	if (!y || n == 0)
 		return false;
 	if (!needs_adjust(model, spec))
-		return like ? fit_plain_like(y, n, m, spec, like, out)
-		            : fit_plain(y, n, m, spec, out);
+		return fit_plain_like(y, n, m, spec, like, out);
 	adjusted = malloc(n * sizeof(*adjusted));
 	if (!adjusted)
 		return false;
 	ok = forecast_adjust_fit(y, n, spec->periods, spec->n_periods, &out->adj, adjusted);
-	if (ok && !(like ? fit_plain_like(adjusted, n, 1, spec, like, out)
-	                 : fit_plain(adjusted, n, 1, spec, out))) {
+	if (ok && !fit_plain_like(adjusted, n, 1, spec, like, out)) {
 		forecast_adjust_cleanup(&out->adj);
 		ok = false;
 	}
