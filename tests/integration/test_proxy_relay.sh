@@ -33,11 +33,16 @@ echo "a client that reads slowly: foreshard stops reading the server instead of 
 # queued for the stalled side). Without backpressure foreshard drains that socket within a
 # fraction of a second and holds the 64 MB itself. (Its memory is not measured: a sanitizer's
 # allocator keeps freed memory.)
-# full_queue FILTER: true when foreshard's sockets matching the ss FILTER hold over 16 kB unread
-# at every sample from 1.6 s to 2.4 s after the stall began. (16 kB, not more: the kernel grows a
-# socket's receive buffer only while its reader keeps up, which a sanitizer build may not.)
+# full_queue FILTER [STARTED]: true when foreshard's sockets matching the ss FILTER hold over
+# 16 kB unread at every sample from 1.6 s to 2.4 s after the stall began: when file STARTED
+# appears if given (a slow build may take a while to start the stream), else now. (16 kB, not
+# more: the kernel grows a socket's receive buffer only while its reader keeps up, which a
+# sanitizer build may not.)
 full_queue() {
 	local q
+	if [ -n "${2:-}" ]; then
+		for _ in $(seq 1 100); do [ -e "$2" ] && break; sleep 0.1; done
+	fi
 	sleep 1.4
 	for _ in $(seq 1 5); do
 		sleep 0.2
@@ -46,9 +51,12 @@ full_queue() {
 	done
 }
 copy_sql="COPY (SELECT g, repeat('x', 500) FROM generate_series(1, 130000) g) TO STDOUT"
-fsql -c "$copy_sql" | (sleep 3; md5sum) >"$TEST_DIR/slow.md5" &
+# the reader stalls once the first row has arrived, and says so
+fsql -c "$copy_sql" | (IFS= read -r first; touch "$TEST_DIR/slow.started"; sleep 3
+	{ printf '%s\n' "$first"; cat; } | md5sum) >"$TEST_DIR/slow.md5" &
 reader=$!
-full_queue "( dport = :$PGPORT_DB )" || fail "foreshard kept reading the server while its client did not read"
+full_queue "( dport = :$PGPORT_DB )" "$TEST_DIR/slow.started" ||
+	fail "foreshard kept reading the server while its client did not read"
 wait "$reader"
 [ "$(cat "$TEST_DIR/slow.md5")" = "$(db -c "$copy_sql" | md5sum)" ] || fail "a slowly read COPY TO arrived different"
 
