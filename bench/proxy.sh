@@ -23,14 +23,21 @@
 # initial connection time". Before each tpcb run pgbench_history is truncated and the small tables
 # vacuumed, as pgbench itself does without -n.
 #
+# Each proxy's CPU time (user + system, all its threads, from /proc/PID/stat) is read before and
+# after each of its runs and divided by the transactions pgbench completed: microseconds of proxy
+# CPU per transaction. Unlike tps on a shared 2-core machine, where the proxy competes with
+# PostgreSQL and pgbench for the cores, this is the proxy's own cost, and it varies little from
+# run to run. (Ticks are 10 ms; a 15 s run gives the proxy hundreds of them.)
+#
 # Prints a table per run, a table of ratios per configuration (foreshard tps divided by that of
 # PgBouncer, of direct and of the forwarder, >1 = foreshard faster) and, as its last line, one
 # JSON object:
 #   {"bench": "proxy", "upstream", "duration_s", "rounds", "scale", "pgbench_threads", "workers",
 #    "cores", "results": [{"workload", "clients",
-#       "direct": {"tps": [per round], "avg_ms": [...], "p99_ms": [...], "tps_mean",
-#                  "avg_ms_mean", "p99_ms_mean"}, "forwarder": {...}, "pgbouncer": {...},
-#       "foreshard": {...}, "fs_pgbouncer", "fs_direct", "fs_forwarder"}, ...],
+#       "direct": {"tps": [per round], "avg_ms": [...], "p99_ms": [...], "cpu_us_tx": [...],
+#                  "tps_mean", "avg_ms_mean", "p99_ms_mean", "cpu_us_tx_mean"},
+#       "forwarder": {...}, "pgbouncer": {...}, "foreshard": {...}, "fs_pgbouncer", "fs_direct",
+#       "fs_forwarder", "cpu_fs_pgbouncer"}, ...],
 #    "geomean_fs_pgbouncer", "geomean_fs_direct", "geomean_fs_forwarder"}
 # (with BENCH_BASELINE also "baseline": {...}, "fs_baseline" and "geomean_fs_baseline").
 # The geometric means are over the configurations. A full run with the defaults takes about
@@ -295,9 +302,17 @@ latency() {
 		     }'
 }
 
-# Runs one pgbench; prints "tps avg_ms p99_ms".
+# CPU time of process $1 so far, user + system over all its threads, in clock ticks.
+cpu_ticks() {
+	# the command name in field 2 is parenthesised and may hold spaces: cut up to ") "
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+clk_tck=$(getconf CLK_TCK)
+
+# Runs one pgbench; prints "tps avg_ms p99_ms cpu_us_per_tx" (the last "null" for direct).
 run_pgbench() {
-	local target=$1 workload=$2 clients=$3 name=$4 j=$threads tps failed stats
+	local target=$1 workload=$2 clients=$3 name=$4 j=$threads tps failed stats txs cpu0=""
+	local cpu="null"
 	local out=$rundir/$name.out logdir=$rundir/$name.tx
 	local -a mode
 	case "$workload" in
@@ -312,6 +327,7 @@ run_pgbench() {
 			>/dev/null
 	fi
 	mkdir -p "$logdir"
+	[ "$target" = direct ] || cpu0=$(cpu_ticks "${pid[$target]}")
 	# setsid --wait: pgbench's exit status, and nothing left running
 	PGSSLMODE=disable "${own_session[@]}" ${own_session:+--wait} pgbench "${mode[@]}" -n -c "$clients" -j "$j" -T "$duration" \
 		--log --log-prefix="$logdir/tx" \
@@ -324,13 +340,18 @@ run_pgbench() {
 	[ -n "$tps" ] || { say "no tps in pgbench output:"; sed 's/^/    /' "$out" >&2; return 1; }
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
 	[ "${failed:-0}" -eq 0 ] || say "warning: $failed failed transactions in $name"
+	txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	if [ -n "$cpu0" ] && [ "${txs:-0}" -gt 0 ]; then
+		cpu=$(awk -v t0="$cpu0" -v t1="$(cpu_ticks "${pid[$target]}")" -v hz="$clk_tck" -v n="$txs" \
+			'BEGIN { printf "%.2f", (t1 - t0) * 1e6 / hz / n }')
+	fi
 	stats=$(latency "$logdir"/tx.*)
 	rm -rf "$logdir"
-	echo "$tps ${stats#* }"
+	echo "$tps ${stats#* } $cpu"
 }
 
 # Results, keyed "workload/clients/target": space-separated values, one per round.
-declare -A r_tps=() r_avg=() r_p99=()
+declare -A r_tps=() r_avg=() r_p99=() r_cpu=()
 nclients=$(wc -w <<<"$clients_list")
 nruns=$((nworkloads * nclients * ${#targets[@]} * rounds))
 say "$nruns runs of ${duration}s, about $((nruns * (duration + 2) / 60 + 1)) minutes"
@@ -343,10 +364,11 @@ for w in $workloads; do
 				key=$w/$c/$t
 				say "$w, $c clients, round $r/$rounds: $t"
 				res=$(run_pgbench "$t" "$w" "$c" "$w-c$c-r$r-$t") || exit 1
-				read -r tps avg p99 <<<"$res"
+				read -r tps avg p99 cpu <<<"$res"
 				r_tps[$key]="${r_tps[$key]:-} $tps"
 				r_avg[$key]="${r_avg[$key]:-} $avg"
 				r_p99[$key]="${r_p99[$key]:-} $p99"
+				r_cpu[$key]="${r_cpu[$key]:-} $cpu"
 				for d in "${targets[@]:1}"; do
 					kill -0 "${pid[$d]}" 2>/dev/null || { say "$d died during the run"; exit 1; }
 				done
@@ -374,13 +396,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || b =
 join() { awk -v l="$1" 'BEGIN { m = split(l, v, " "); for (i = 1; i <= m; i++) printf "%s%s", (i > 1 ? "," : ""), v[i] }'; }
 
 echo
-printf '%-16s %7s  %-10s %12s %10s %10s\n' workload clients target tps avg_ms p99_ms
+printf '%-16s %7s  %-10s %12s %10s %10s %10s\n' workload clients target tps avg_ms p99_ms cpu_us/tx
 for w in $workloads; do
 	for c in $clients_list; do
 		for t in "${targets[@]}"; do
 			key=$w/$c/$t
-			printf '%-16s %7s  %-10s %12.1f %10s %10s\n' "$w" "$c" "$t" \
-				"$(mean "${r_tps[$key]}")" "$(mean "${r_avg[$key]}")" "$(mean "${r_p99[$key]}")"
+			printf '%-16s %7s  %-10s %12.1f %10s %10s %10s\n' "$w" "$c" "$t" \
+				"$(mean "${r_tps[$key]}")" "$(mean "${r_avg[$key]}")" "$(mean "${r_p99[$key]}")" \
+				"$(mean "${r_cpu[$key]}")"
 		done
 	done
 done
@@ -388,7 +411,7 @@ echo
 peers=(pgbouncer direct forwarder)
 [ -z "$baseline_daemon" ] || peers+=(baseline)
 printf '%-16s %7s ' workload clients
-printf ' %14s' "${peers[@]/#/fs/}" 'p99 fs/pgb'
+printf ' %14s' "${peers[@]/#/fs/}" 'p99 fs/pgb' 'cpu fs/pgb'
 printf '\n'
 results=""
 declare -A logsum=() rat=()
@@ -406,20 +429,21 @@ for w in $workloads; do
 		done
 		nratio=$((nratio + 1))
 		p99r=$(ratio "$(mean "${r_p99[$w/$c/foreshard]}")" "$(mean "${r_p99[$w/$c/pgbouncer]}")")
+		cpur=$(ratio "$(mean "${r_cpu[$w/$c/foreshard]}")" "$(mean "${r_cpu[$w/$c/pgbouncer]}")")
 		printf '%-16s %7s ' "$w" "$c"
 		for t in "${peers[@]}"; do
 			printf ' %14s' "${rat[$t]}"
 		done
-		printf ' %14s\n' "$p99r"
+		printf ' %14s %14s\n' "$p99r" "$cpur"
 		entry="{\"workload\": \"$w\", \"clients\": $c"
 		for t in "${targets[@]}"; do
 			key=$w/$c/$t
-			entry+=", \"$t\": {\"tps\": [$(join "${r_tps[$key]}")], \"avg_ms\": [$(join "${r_avg[$key]}")], \"p99_ms\": [$(join "${r_p99[$key]}")], \"tps_mean\": $(mean "${r_tps[$key]}"), \"avg_ms_mean\": $(mean "${r_avg[$key]}"), \"p99_ms_mean\": $(mean "${r_p99[$key]}")}"
+			entry+=", \"$t\": {\"tps\": [$(join "${r_tps[$key]}")], \"avg_ms\": [$(join "${r_avg[$key]}")], \"p99_ms\": [$(join "${r_p99[$key]}")], \"cpu_us_tx\": [$(join "${r_cpu[$key]}")], \"tps_mean\": $(mean "${r_tps[$key]}"), \"avg_ms_mean\": $(mean "${r_avg[$key]}"), \"p99_ms_mean\": $(mean "${r_p99[$key]}"), \"cpu_us_tx_mean\": $(mean "${r_cpu[$key]}")}"
 		done
 		for t in "${peers[@]}"; do
 			entry+=", \"fs_$t\": ${rat[$t]}"
 		done
-		entry+="}"
+		entry+=", \"cpu_fs_pgbouncer\": $cpur}"
 		results+="${results:+, }$entry"
 	done
 done

@@ -9,7 +9,9 @@
  * statement in a small ring of "flights" in the order the server will answer. Server -> client, it inspects ReadyForQuery,
  * CommandComplete, PortalSuspended, EmptyQueryResponse and ErrorResponse to complete flights,
  * emit profile events and follow the transaction status. Everything else, authentication
- * included, passes through unread, so trust, password, md5 and SCRAM work unchanged.
+ * included, passes through unread, so trust, password, md5 and SCRAM work unchanged. Each read is
+ * scanned in place and what the scan passes leaves in one send, however many messages it holds;
+ * only bytes the peer's socket cannot take at once are copied, into the bufferevent's output.
  *
  * Reading: once the session is logged in, each plain socket is read through the connection's own
  * read event (cl_rd, sv_rd) with one recv into the bufferevent's input, and the bufferevent only
@@ -102,6 +104,8 @@ void proxy_conn_accept(struct proxy_worker *w, int fd, const struct sockaddr *sa
 	(void)salen;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->w = w;
+	c->cl_fd = fd;
+	c->sv_fd = -1;
 	c->refuse = refuse;
 	c->txn = 'I';
 	c->connect_ms = fs_wall_us() / 1000;
@@ -226,15 +230,17 @@ static void own_plain_reads(struct proxy_conn *c)
 {
 	if (!c->client_tls && !c->cl_rd)
 		own_reads(c, c->cl, &c->cl_rd);
-	if (!c->server_tls && !c->sv_rd)
+	if (!c->server_tls && !c->sv_rd) {
+		c->sv_fd = bufferevent_getfd(c->sv);
 		own_reads(c, c->sv, &c->sv_rd);
+	}
 }
 
 /*
- * One recv from side bev's socket into its input. Returns 1 when bytes came, 0 when none were
+ * One recv from side bev's socket fd into its input. Returns 1 when bytes came, 0 when none were
  * there yet, and -1 at end of file or on an error, with what set as a bufferevent event would be.
  */
-static int sock_read(struct bufferevent *bev, short *what)
+static int sock_read(struct bufferevent *bev, int fd, short *what)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_iovec v;
@@ -244,7 +250,7 @@ static int sock_read(struct bufferevent *bev, short *what)
 		*what = BEV_EVENT_READING | BEV_EVENT_ERROR;
 		return -1;
 	}
-	n = recv(bufferevent_getfd(bev), v.iov_base, v.iov_len, 0);
+	n = recv(fd, v.iov_base, v.iov_len, 0);
 	if (n > 0) {
 		v.iov_len = (size_t)n;
 		evbuffer_commit_space(in, &v, 1);
@@ -269,6 +275,7 @@ static void close_after_flush(struct proxy_conn *c)
 	if (c->sv) {
 		bufferevent_free(c->sv);
 		c->sv = NULL;
+		c->sv_fd = -1;
 	}
 	if (evbuffer_get_length(bufferevent_get_output(c->cl)) == 0) {
 		proxy_conn_close(c, NULL);
@@ -299,36 +306,70 @@ static void apply_backpressure(struct proxy_conn *c, struct bufferevent *from,
 }
 
 /*
- * Sends what a pump left in the worker's scratch buffer to the bufferevent `to`. When to is a
- * plain socket with nothing queued, the bytes are written at once with one writev instead of being
- * queued until the loop reports the socket writable: per message that saves a loop iteration and
- * the two epoll_ctl calls that arm and disarm the write event. What the socket does not take, and
- * everything bound for TLS or behind queued output, goes through the bufferevent as usual (in
- * order). Leaves the scratch buffer empty. False when out of memory.
+ * Sends the n bytes at data to side `to`. When to is a plain socket with nothing queued, they are
+ * written at once with one send instead of being queued until the loop reports the socket
+ * writable: per message that saves a loop iteration and the two epoll_ctl calls that arm and
+ * disarm the write event. What the socket does not take, and everything bound for TLS or behind
+ * queued output, goes through the bufferevent as usual (in order). False when out of memory.
  */
-static bool flush_scratch(struct proxy_conn *c, struct bufferevent *to, bool plain)
+static bool send_to(struct proxy_conn *c, struct bufferevent *to, bool plain,
+                    const unsigned char *data, size_t n)
 {
-	struct evbuffer *scratch = c->w->scratch;
 	struct evbuffer *out = bufferevent_get_output(to);
+	size_t done = 0;
 
-	if (evbuffer_get_length(scratch) == 0)
+	if (n == 0)
 		return true;
-	/* a write error is left for the bufferevent's own write to report */
-	if (plain && evbuffer_get_length(out) == 0)
-		(void)evbuffer_write(scratch, bufferevent_getfd(to));
-	if (evbuffer_add_buffer(out, scratch) == 0)
-		return true;
-	evbuffer_drain(scratch, evbuffer_get_length(scratch));
-	return false;
+	if (plain && evbuffer_get_length(out) == 0) {
+		int fd = to == c->cl ? c->cl_fd : c->sv_fd;
+		ssize_t w = send(fd >= 0 ? fd : bufferevent_getfd(to), data, n, MSG_NOSIGNAL);
+
+		/* a write error is left for the bufferevent's own write to report */
+		if (w > 0)
+			done = (size_t)w;
+	}
+	return done == n || evbuffer_add(out, data + done, n - done) == 0;
+}
+
+/*
+ * Relays what side from's input holds to side to through stream s: one scan over the bytes that
+ * have arrived and one send of the messages it passes, whatever their number. Everything before
+ * a held or refused message is relayed too. A result of OK with *oom set: out of memory.
+ */
+static enum proxy_stream_status relay(struct proxy_conn *c, struct proxy_stream *s,
+                                      struct bufferevent *from, struct bufferevent *to, bool plain,
+                                      bool *oom)
+{
+	struct evbuffer *in = bufferevent_get_input(from);
+	size_t avail = evbuffer_get_length(in), fwd;
+	enum proxy_stream_status st;
+	unsigned char *data;
+
+	*oom = false;
+	if (avail == 0 || avail < s->need)
+		return PROXY_STREAM_OK;
+	/*
+	 * One block. After a recv into an empty input (the usual case: each scan passes all it can)
+	 * the input is one chain and this copies nothing; otherwise it copies what an incomplete
+	 * message left, and s->need keeps that to once per message, not once per read.
+	 */
+	data = evbuffer_pullup(in, -1);
+	if (!data) {
+		*oom = true;
+		return PROXY_STREAM_OK;
+	}
+	st = proxy_stream_scan(s, data, avail, &fwd);
+	*oom = !send_to(c, to, plain, data, fwd);
+	evbuffer_drain(in, fwd);
+	return st;
 }
 
 static void pump_up(struct proxy_conn *c)
 {
-	enum proxy_stream_status st =
-	        proxy_stream_pump(&c->up, bufferevent_get_input(c->cl), c->w->scratch);
+	bool oom;
+	enum proxy_stream_status st = relay(c, &c->up, c->cl, c->sv, !c->server_tls, &oom);
 
-	/* what came before a held or refused message is still the server's */
-	if (!flush_scratch(c, c->sv, !c->server_tls)) {
+	if (oom) {
 		proxy_conn_close(c, "out of memory");
 		return;
 	}
@@ -377,10 +418,10 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 /* Relays what the server sent. Returns false when that closed (and freed) the connection. */
 static bool pump_down(struct proxy_conn *c)
 {
-	enum proxy_stream_status st =
-	        proxy_stream_pump(&c->down, bufferevent_get_input(c->sv), c->w->scratch);
+	bool oom;
+	enum proxy_stream_status st = relay(c, &c->down, c->sv, c->cl, !c->client_tls, &oom);
 
-	if (!flush_scratch(c, c->cl, !c->client_tls)) {
+	if (oom) {
 		proxy_conn_close(c, "out of memory");
 		return false;
 	}
@@ -488,12 +529,12 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 static void sock_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct proxy_conn *c = arg;
-	bool client = fd == bufferevent_getfd(c->cl);
+	bool client = fd == c->cl_fd;
 	struct bufferevent *bev = client ? c->cl : c->sv;
 	short what = 0;
 
 	(void)ev;
-	switch (sock_read(bev, &what)) {
+	switch (sock_read(bev, fd, &what)) {
 	case 1:
 		if (client)
 			client_read_cb(bev, c);

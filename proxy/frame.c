@@ -1,61 +1,69 @@
 /*
  * Incremental message splitter, body readers and start-up packet parser for the PostgreSQL
- * protocol (see frame.h). Inspected messages are pulled up into one contiguous block only when
- * the inspector needs them whole; everything else is moved between evbuffers chunk by chunk
- * without copying. The start-up parser is a pure function over bytes, so that it can be unit
- * tested and fuzzed apart from the connection that feeds it.
+ * protocol (see frame.h). All three are pure functions over bytes, so that they can be unit
+ * tested and fuzzed apart from the connection that feeds them.
  */
 #include "proxy/frame.h"
 
-#include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuffer *in,
-                                           struct evbuffer *out)
+enum proxy_stream_status proxy_stream_scan(struct proxy_stream *s, unsigned char *data, size_t len,
+                                           size_t *fwd)
 {
+	enum proxy_stream_status st = PROXY_STREAM_OK;
+	size_t off = 0;
+
+	s->need = 0;
 	for (;;) {
-		size_t avail = evbuffer_get_length(in);
-		unsigned char hdr[5];
-		uint32_t len;
+		size_t avail = len - off;
+		uint32_t mlen;
 
 		if (s->remaining > 0) {
 			size_t n = avail < s->remaining ? avail : (size_t)s->remaining;
 
 			if (n == 0)
-				return PROXY_STREAM_OK;
-			if (evbuffer_remove_buffer(in, out, n) != (int)n)
-				return PROXY_STREAM_BAD;
+				break;
+			off += n;
 			s->remaining -= n;
 			continue;
 		}
-		if (avail < sizeof(hdr))
-			return PROXY_STREAM_OK;
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		len = proxy_be32(hdr + 1);
-		if (len < 4 || len > PROXY_FRAME_MAX_LEN)
-			return PROXY_STREAM_BAD;
-		if (!s->inspect[hdr[0]] || len >= PROXY_INSPECT_MAX) {
-			if (s->inspect[hdr[0]] && s->oversized)
+		if (avail < 5) {
+			s->need = 5;
+			break;
+		}
+		mlen = proxy_be32(data + off + 1);
+		if (mlen < 4 || mlen > PROXY_FRAME_MAX_LEN) {
+			st = PROXY_STREAM_BAD;
+			break;
+		}
+		if (!s->inspect[data[off]] || mlen >= PROXY_INSPECT_MAX) {
+			if (s->inspect[data[off]] && s->oversized)
 				atomic_fetch_add_explicit(s->oversized, 1, memory_order_relaxed);
-			if (s->inspect[hdr[0]] && s->unread_fn)
-				s->unread_fn(s->ctx, hdr[0]);
-			s->remaining = (uint64_t)len + 1;
+			if (s->inspect[data[off]] && s->unread_fn)
+				s->unread_fn(s->ctx, data[off]);
+			s->remaining = (uint64_t)mlen + 1;
 			continue;
 		}
-		if (avail < (size_t)len + 1)
-			return PROXY_STREAM_OK;
-		switch (s->fn(s->ctx, evbuffer_pullup(in, (ssize_t)len + 1), len + 1)) {
-		case PROXY_FRAME_FORWARD:
+		if (avail < (size_t)mlen + 1) {
+			s->need = mlen + 1;
 			break;
-		case PROXY_FRAME_HOLD:
-			return PROXY_STREAM_HELD;
-		case PROXY_FRAME_CLOSE:
-			return PROXY_STREAM_BAD;
 		}
-		if (evbuffer_remove_buffer(in, out, (size_t)len + 1) != (int)len + 1)
-			return PROXY_STREAM_BAD;
+		switch (s->fn(s->ctx, data + off, mlen + 1)) {
+		case PROXY_FRAME_FORWARD:
+			off += (size_t)mlen + 1;
+			continue;
+		case PROXY_FRAME_HOLD:
+			st = PROXY_STREAM_HELD;
+			break;
+		case PROXY_FRAME_CLOSE:
+			st = PROXY_STREAM_BAD;
+			break;
+		}
+		break;
 	}
+	*fwd = off;
+	return st;
 }
 
 void proxy_reader_init(struct proxy_reader *r, const unsigned char *body, size_t len)

@@ -1,27 +1,26 @@
 #pragma once
 /*
- * PostgreSQL protocol v3 framing for the relay: an incremental splitter that moves messages
- * from one evbuffer to another, showing the relay the messages it wants to inspect whole and
- * streaming the others (COPY data, large rows) without buffering them, plus decoders for the
- * few message bodies the proxy reads.
+ * PostgreSQL protocol v3 framing for the relay: an incremental splitter that tells the relay how
+ * many of the bytes that have arrived it may pass on, showing it whole the messages it wants to
+ * inspect and streaming the others (COPY data, large rows) without waiting for their end, plus
+ * decoders for the few message bodies the proxy reads.
  *
  * Every message after start-up is: type byte, int32 length (counting itself), body. The
  * splitter works on whatever bytes have arrived, so a message split across reads, or several
- * messages in one read, are handled the same way.
+ * messages in one read, are handled the same way. It only reads the bytes and counts: the
+ * caller moves them, in one write per read rather than one per message.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct evbuffer;
-
 #define PROXY_FRAME_MAX_LEN 0x40000000u /* 1 GiB, PostgreSQL's own limit (MaxAllocSize) */
 #define PROXY_INSPECT_MAX (1u << 20)    /* larger inspected messages are streamed unread */
 
-/* What the inspector decides about one whole message at the head of the input. */
+/* What the inspector decides about one whole message of the input. */
 enum proxy_frame_verdict {
-	PROXY_FRAME_FORWARD = 0, /* move it to the output and go on */
+	PROXY_FRAME_FORWARD = 0, /* relay it and go on */
 	PROXY_FRAME_HOLD,        /* leave it (and everything after it) in the input for now */
 	PROXY_FRAME_CLOSE,       /* protocol violation: the caller closes the connection */
 };
@@ -36,7 +35,9 @@ typedef enum proxy_frame_verdict (*proxy_frame_inspect_fn)(void *ctx, unsigned c
 
 /* Per-direction splitter state. */
 struct proxy_stream {
-	uint64_t remaining;          /* bytes of a streamed (uninspected) message still to move */
+	uint64_t remaining;          /* bytes of a streamed (uninspected) message still to relay */
+	uint32_t need;               /* bytes the input must hold before another scan can move on
+					(0: any), so that a large message is not rescanned per read */
 	const bool *inspect;         /* [256]: message types to show the inspector whole */
 	proxy_frame_inspect_fn fn;   /* the inspector */
 	void *ctx;                   /* its argument */
@@ -50,17 +51,21 @@ struct proxy_stream {
 };
 
 enum proxy_stream_status {
-	PROXY_STREAM_OK = 0, /* moved all it could; wait for more input */
+	PROXY_STREAM_OK = 0, /* passed all it could; wait for more input */
 	PROXY_STREAM_HELD,   /* the inspector held a message */
 	PROXY_STREAM_BAD,    /* bad length or the inspector asked to close */
 };
 
 /*
- * Moves complete and streamable messages from in to out, calling the inspector as it goes.
- * Returns when the input is exhausted (OK), a message is held (HELD), or on a violation (BAD).
+ * Scans the len bytes of input at data (the head of what has arrived and not been relayed yet),
+ * calling the inspector on each whole inspected message, and sets *fwd to how many bytes at the
+ * head may be relayed: complete messages and the part of a streamed one that has arrived. The
+ * caller relays them and drops them from the input before the next scan; the rest stays for it.
+ * Returns when the input is exhausted (OK), a message is held (HELD; *fwd ends where it
+ * starts), or on a violation (BAD; *fwd counts the messages before it).
  */
-enum proxy_stream_status proxy_stream_pump(struct proxy_stream *s, struct evbuffer *in,
-                                           struct evbuffer *out);
+enum proxy_stream_status proxy_stream_scan(struct proxy_stream *s, unsigned char *data, size_t len,
+                                           size_t *fwd);
 
 /* Big-endian readers over a bounded body. */
 struct proxy_reader {

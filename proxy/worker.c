@@ -339,8 +339,7 @@ bool proxy_worker_init(struct proxy_worker *w, struct proxy *p, uint16_t id, int
 	fs_snap_slot_init(&w->clients_slot);
 	w->base = new_base();
 	w->parser = parser_create(p->cfg.parser_cache);
-	w->scratch = evbuffer_new();
-	if (!w->base || !w->parser || !w->scratch ||
+	if (!w->base || !w->parser ||
 	    !fs_ring_init(&w->ring, p->cfg.ring_size, sizeof(struct fs_profile_event)) ||
 	    !fs_mailbox_init(&w->mbox, PROXY_MAILBOX_CAP, sizeof(struct proxy_cmd))) {
 		snprintf(err, errlen, "worker %u: out of memory", id);
@@ -377,8 +376,6 @@ void proxy_worker_cleanup(struct proxy_worker *w)
 		fs_snap_release(&w->cat->snap);
 	if (w->parser)
 		parser_destroy(w->parser);
-	if (w->scratch)
-		evbuffer_free(w->scratch);
 	/* clients handed over after this worker's loop stopped */
 	if (w->mbox.buf) {
 		struct proxy_cmd cmd;

@@ -111,6 +111,8 @@ struct proxy_conn {
 	struct bufferevent *sv;      /* server side, once connecting */
 	struct event *cl_rd;         /* reads cl's plain socket once logged in (conn.c), or NULL */
 	struct event *sv_rd;         /* reads sv's plain socket once logged in, or NULL */
+	int cl_fd;                   /* the client's socket */
+	int sv_fd;                   /* the server's plain socket once sv_rd reads it, else -1 */
 	struct proxy_stream up;      /* client -> server splitter */
 	struct proxy_stream down;    /* server -> client splitter */
 	char addr[64];               /* client address:port for logs and SHOW CLIENTS */
@@ -169,10 +171,9 @@ struct proxy_worker {
 	struct event *tick_ev;  /* once a second: clients snapshot, pause limit */
 	struct fs_ring ring;    /* profile events to the forecast thread */
 	struct parser *parser;
-	struct evbuffer *scratch; /* relayed bytes on their way to a socket; empty between calls */
-	struct fs_catalog *cat;   /* acquired catalog, or NULL */
-	uint64_t cat_version;     /* slot version cat came from */
-	struct proxy_conn *conns; /* all connections */
+	struct fs_catalog *cat;                   /* acquired catalog, or NULL */
+	uint64_t cat_version;                     /* slot version cat came from */
+	struct proxy_conn *conns;                 /* all connections */
 	struct proxy_conn *held_head, *held_tail; /* connections holding a statement, FIFO */
 	struct proxy_conn **slots; /* connections by slot, for cancel routing; NULL = free */
 	uint32_t n_slots;          /* slots in use or used before (high-water mark) */

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: server-to-client framing. The input is a stream of backend messages,
- * relayed through proxy_stream_pump with the set the proxy inspects, "ZCsIE", in chunks of
+ * relayed through proxy_stream_scan with the set the proxy inspects, "ZCsIE", in chunks of
  * varied sizes (fuzz_stream.c). Each inspected message is read as proxy/conn.c's inspect_down
  * reads it (ReadyForQuery status, CommandComplete tag through proxy_tag_rows), and
  * ErrorResponse fields are walked to their terminator as an error reporter would.

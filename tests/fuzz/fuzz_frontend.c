@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: client-to-server framing. The input is a stream of frontend messages
- * (after start-up), relayed through proxy_stream_pump with the set the proxy inspects,
+ * (after start-up), relayed through proxy_stream_scan with the set the proxy inspects,
  * "QPBESFC", in chunks of varied sizes (fuzz_stream.c). Each inspected message is decoded
  * as proxy/conn.c's inspect_up does, which is static there, so its decoding is repeated here:
  * Query text, Parse name/text, Bind portal/statement/formats/values, Execute portal, Close

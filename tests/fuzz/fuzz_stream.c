@@ -1,12 +1,11 @@
 /*
- * The framing harness (see fuzz_stream.h): an evbuffer standing in for the socket's input, one
- * for the peer's output, a chunking generator seeded from the input, and the checks. The
- * output is drained and compared with the input after every pump, so a violation is caught at
- * the call that caused it.
+ * The framing harness (see fuzz_stream.h): a copy of the input standing in for the socket's
+ * input (bytes [emitted, fed) have arrived and not been relayed), a chunking generator seeded
+ * from the input, and the checks. What a scan passes is compared with the input at once, so a
+ * violation is caught at the call that caused it.
  */
 #include "tests/fuzz/fuzz_stream.h"
 
-#include <event2/buffer.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +13,18 @@
 
 /* State of one run, the inspector's context. */
 struct harness {
-	const uint8_t *data;   /* the whole input */
-	size_t size;           /* its length */
-	size_t emitted;        /* bytes already taken from the output and checked */
-	struct evbuffer *out;  /* the output, read only to know where the head of input is */
-	uint64_t rng;          /* chunk sizes and hold decisions */
-	const uint8_t *held;   /* the message last held, NULL when none is pending */
-	uint32_t held_len;     /* its length */
-	fuzz_decode_fn decode; /* the target's decoder */
-	void *ctx;             /* its argument */
-	bool inspect[256];     /* the types the stream inspects */
+	const uint8_t *data; /* the whole input */
+	unsigned char *buf;  /* a copy the scan reads (an inspector may rewrite bytes in place) */
+	size_t size;         /* its length */
+	size_t emitted;      /* bytes relayed and checked */
+	size_t fed;          /* bytes that have arrived */
+	size_t next_at;      /* the earliest offset the next inspected message may start at */
+	uint64_t rng;        /* chunk sizes and hold decisions */
+	const unsigned char *held; /* the message last held, NULL when none is pending */
+	uint32_t held_len;         /* its length */
+	fuzz_decode_fn decode;     /* the target's decoder */
+	void *ctx;                 /* its argument */
+	bool inspect[256];         /* the types the stream inspects */
 };
 
 static void fail(const char *what)
@@ -59,36 +60,37 @@ static size_t chunk(struct harness *h)
 static enum proxy_frame_verdict inspect(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct harness *h = ctx;
-	size_t at = h->emitted + evbuffer_get_length(h->out);
+	size_t at = (size_t)(msg - h->buf);
 
+	if (msg < h->buf + h->emitted || at < h->next_at)
+		fail("inspected a message before the head of the input, or one already passed");
 	if (len < 5 || len != proxy_be32(msg + 1) + 1 || len >= PROXY_INSPECT_MAX + 1)
 		fail("inspected message length does not match its header");
 	if (!h->inspect[msg[0]])
 		fail("inspected a type outside the set");
-	if (at + len > h->size || memcmp(msg, h->data + at, len) != 0)
-		fail("inspected message is not the next one in the input");
+	if (at + len > h->fed || memcmp(msg, h->data + at, len) != 0)
+		fail("inspected message has not wholly arrived or is not the input's");
 	if (h->held) {
-		if (h->held != h->data + at || h->held_len != len)
+		if (h->held != msg || h->held_len != len)
 			fail("resumed stream did not show the held message first");
 		h->held = NULL;
 	} else if (next(h) % 8 == 0) {
-		h->held = h->data + at;
+		h->held = msg;
 		h->held_len = len;
 		return PROXY_FRAME_HOLD;
 	}
+	h->next_at = at + len;
 	return h->decode(h->ctx, msg, len);
 }
 
-/* Takes what the stream moved to the output and checks it is the input's next bytes. */
-static void check_output(struct harness *h)
+/* Checks what a scan passed (fwd bytes at the head of the input) and drops it from the input. */
+static void take(struct harness *h, size_t fwd)
 {
-	size_t n = evbuffer_get_length(h->out);
-	unsigned char *p = evbuffer_pullup(h->out, (ssize_t)n);
-
-	if (h->emitted + n > h->size || (n && memcmp(p, h->data + h->emitted, n) != 0))
-		fail("output is not the input in order");
-	h->emitted += n;
-	evbuffer_drain(h->out, n);
+	if (fwd > h->fed - h->emitted)
+		fail("passed bytes that have not arrived");
+	if (fwd && memcmp(h->buf + h->emitted, h->data + h->emitted, fwd) != 0)
+		fail("passed bytes are not the input in order");
+	h->emitted += fwd;
 }
 
 void fuzz_stream_run(const uint8_t *data, size_t size, const char *types, fuzz_decode_fn decode,
@@ -96,13 +98,12 @@ void fuzz_stream_run(const uint8_t *data, size_t size, const char *types, fuzz_d
 {
 	struct harness h = {.data = data, .size = size, .decode = decode, .ctx = ctx};
 	struct proxy_stream s = {.inspect = h.inspect, .fn = inspect, .ctx = &h};
-	struct evbuffer *in = evbuffer_new();
-	size_t fed = 0;
 	enum proxy_stream_status st = PROXY_STREAM_OK;
 
-	h.out = evbuffer_new();
-	if (!in || !h.out)
+	h.buf = malloc(size ? size : 1);
+	if (!h.buf)
 		fail("out of memory");
+	memcpy(h.buf, data, size);
 	/* FNV-1a of the input: the same input always splits the same way */
 	h.rng = 0xcbf29ce484222325u;
 	for (size_t i = 0; i < size; i++)
@@ -111,24 +112,25 @@ void fuzz_stream_run(const uint8_t *data, size_t size, const char *types, fuzz_d
 	for (const char *t = types; *t; t++)
 		h.inspect[(unsigned char)*t] = true;
 	while (st != PROXY_STREAM_BAD) {
+		size_t fwd;
+
 		if (st == PROXY_STREAM_OK) {
 			size_t n = chunk(&h);
 
-			if (fed == size)
+			if (h.fed == size)
 				break;
-			if (n > size - fed)
-				n = size - fed;
-			evbuffer_add(in, data + fed, n);
-			fed += n;
+			if (n > size - h.fed)
+				n = size - h.fed;
+			h.fed += n;
+			/* as the connection does: no scan until the input holds what the last one needs */
+			if (h.fed - h.emitted < s.need)
+				continue;
 		}
-		/* after HELD, the next pump is the resume: the same message comes first */
-		st = proxy_stream_pump(&s, in, h.out);
-		check_output(&h);
-		if (st == PROXY_STREAM_HELD && !h.held)
-			fail("stream reported a hold the inspector did not ask for");
+		/* after HELD, the next scan is the resume: the same message comes first */
+		st = proxy_stream_scan(&s, h.buf + h.emitted, h.fed - h.emitted, &fwd);
+		take(&h, fwd);
+		if (st == PROXY_STREAM_HELD && h.held != h.buf + h.emitted)
+			fail("a hold did not stop the stream at the held message");
 	}
-	if (st != PROXY_STREAM_BAD && h.emitted + evbuffer_get_length(in) != size)
-		fail("bytes lost between input and output");
-	evbuffer_free(in);
-	evbuffer_free(h.out);
+	free(h.buf);
 }

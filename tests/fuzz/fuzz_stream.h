@@ -1,7 +1,7 @@
 #pragma once
 /*
  * The harness the two framing targets share (fuzz_frontend.c, fuzz_backend.c): it relays a
- * fuzz input through proxy_stream_pump the way a connection does, in read-sized chunks, and
+ * fuzz input through proxy_stream_scan the way a connection does, in read-sized chunks, and
  * aborts when the splitter breaks one of its promises.
  */
 #include <stddef.h>
