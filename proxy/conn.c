@@ -10,13 +10,15 @@
  * CommandComplete, PortalSuspended, EmptyQueryResponse and ErrorResponse to complete flights,
  * emit profile events and follow the transaction status. Everything else, authentication
  * included, passes through unread, so trust, password, md5 and SCRAM work unchanged. Each read is
- * scanned in place and what the scan passes leaves in one send, however many messages it holds;
- * only bytes the peer's socket cannot take at once are copied, into the bufferevent's output.
+ * scanned in place and what the scan passes leaves in one send, however many messages it holds.
+ * Bytes are copied only when they must wait: an incomplete or held message into the side's input
+ * buffer, and what the peer's socket cannot take at once into the bufferevent's output.
  *
  * Reading: once the session is logged in, each plain socket is read through the connection's own
- * read event (cl_rd, sv_rd) with one recv into the bufferevent's input, and the bufferevent only
- * writes. libevent's own socket read sizes every read with ioctl(FIONREAD) and caps it at 4 KB:
- * a system call more per message, and many reads per large one. Before login the bufferevents
+ * read event (cl_rd, sv_rd) with one recv into the worker's read buffer, relayed from there (no
+ * allocation per read), and the bufferevent only writes. libevent's own socket read sizes every
+ * read with ioctl(FIONREAD) and caps it at 4 KB: a system call more per message, and many reads
+ * per large one. Before login the bufferevents
  * read as usual, so the server leg's connect timeout (a bufferevent timeout) keeps working; TLS
  * sockets always read through their bufferevent, which owns the TLS state.
  *
@@ -237,32 +239,6 @@ static void own_plain_reads(struct proxy_conn *c)
 }
 
 /*
- * One recv from side bev's socket fd into its input. Returns 1 when bytes came, 0 when none were
- * there yet, and -1 at end of file or on an error, with what set as a bufferevent event would be.
- */
-static int sock_read(struct bufferevent *bev, int fd, short *what)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_iovec v;
-	ssize_t n;
-
-	if (evbuffer_reserve_space(in, PROXY_READ_SIZE, &v, 1) != 1) {
-		*what = BEV_EVENT_READING | BEV_EVENT_ERROR;
-		return -1;
-	}
-	n = recv(fd, v.iov_base, v.iov_len, 0);
-	if (n > 0) {
-		v.iov_len = (size_t)n;
-		evbuffer_commit_space(in, &v, 1);
-		return 1;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return 0;
-	*what = BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR);
-	return -1;
-}
-
-/*
  * Drops the server side and closes the client once what is queued for it has been written, so a
  * final error message reaches the client instead of being discarded with the socket.
  */
@@ -332,42 +308,61 @@ static bool send_to(struct proxy_conn *c, struct bufferevent *to, bool plain,
 }
 
 /*
- * Relays what side from's input holds to side to through stream s: one scan over the bytes that
- * have arrived and one send of the messages it passes, whatever their number. Everything before
- * a held or refused message is relayed too. A result of OK with *oom set: out of memory.
+ * Relays to side `to`, through stream s, what side from's input holds followed by the n bytes at
+ * fresh (just read; n may be 0): one scan over them and one send of the messages it passes,
+ * whatever their number. Everything before a held or refused message is relayed too. Fresh
+ * bytes are scanned where they are when the input is empty, the usual case, and only what they
+ * leave (an incomplete or held message) is copied into the input. A result of OK with *oom set:
+ * out of memory.
  */
 static enum proxy_stream_status relay(struct proxy_conn *c, struct proxy_stream *s,
                                       struct bufferevent *from, struct bufferevent *to, bool plain,
-                                      bool *oom)
+                                      unsigned char *fresh, size_t n, bool *oom)
 {
 	struct evbuffer *in = bufferevent_get_input(from);
-	size_t avail = evbuffer_get_length(in), fwd;
-	enum proxy_stream_status st;
-	unsigned char *data;
+	enum proxy_stream_status st = PROXY_STREAM_OK;
+	unsigned char *data = fresh;
+	size_t avail = n, fwd = 0;
 
 	*oom = false;
-	if (avail == 0 || avail < s->need)
-		return PROXY_STREAM_OK;
-	/*
-	 * One block. After a recv into an empty input (the usual case: each scan passes all it can)
-	 * the input is one chain and this copies nothing; otherwise it copies what an incomplete
-	 * message left, and s->need keeps that to once per message, not once per read.
-	 */
-	data = evbuffer_pullup(in, -1);
-	if (!data) {
-		*oom = true;
-		return PROXY_STREAM_OK;
+	if (n > 0 && evbuffer_get_length(in) > 0) {
+		/* behind what is already waiting: in order, from the input */
+		if (evbuffer_add(in, fresh, n) != 0) {
+			*oom = true;
+			return st;
+		}
+		data = NULL;
 	}
-	st = proxy_stream_scan(s, data, avail, &fwd);
+	if (!data) {
+		avail = evbuffer_get_length(in);
+		/*
+		 * One block. This copies only when the input holds several chains: an incomplete
+		 * message followed by more reads, which s->need limits to once per message.
+		 */
+		if (avail == 0 || avail < s->need)
+			return st;
+		data = evbuffer_pullup(in, -1);
+		if (!data) {
+			*oom = true;
+			return st;
+		}
+	}
+	if (avail >= s->need)
+		st = proxy_stream_scan(s, data, avail, &fwd);
 	*oom = !send_to(c, to, plain, data, fwd);
-	evbuffer_drain(in, fwd);
+	if (data != fresh)
+		evbuffer_drain(in, fwd);
+	else if (fwd < avail && evbuffer_add(in, data + fwd, avail - fwd) != 0)
+		*oom = true;
 	return st;
 }
 
-static void pump_up(struct proxy_conn *c)
+/* Relays what the client sent, then the n bytes at fresh (see relay). */
+static void pump_up(struct proxy_conn *c, unsigned char *fresh, size_t n)
 {
 	bool oom;
-	enum proxy_stream_status st = relay(c, &c->up, c->cl, c->sv, !c->server_tls, &oom);
+	enum proxy_stream_status st =
+	        relay(c, &c->up, c->cl, c->sv, !c->server_tls, fresh, n, &oom);
 
 	if (oom) {
 		proxy_conn_close(c, "out of memory");
@@ -397,7 +392,7 @@ void proxy_conn_relay_start(struct proxy_conn *c)
 	bufferevent_enable(c->sv, EV_READ | EV_WRITE);
 	bufferevent_enable(c->cl, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(c->cl)) > 0)
-		pump_up(c);
+		pump_up(c, NULL, 0);
 }
 
 static void client_read_cb(struct bufferevent *bev, void *arg)
@@ -407,7 +402,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->state == PROXY_CONN_RELAY) {
 		if (!c->held)
-			pump_up(c);
+			pump_up(c, NULL, 0);
 	} else if (c->state == PROXY_CONN_TUNNEL) {
 		proxy_startup_tunnel(c, c->cl, c->sv);
 	} else if (c->state == PROXY_CONN_STARTUP) {
@@ -415,11 +410,15 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* Relays what the server sent. Returns false when that closed (and freed) the connection. */
-static bool pump_down(struct proxy_conn *c)
+/*
+ * Relays what the server sent, then the n bytes at fresh (see relay). Returns false when that
+ * closed (and freed) the connection.
+ */
+static bool pump_down(struct proxy_conn *c, unsigned char *fresh, size_t n)
 {
 	bool oom;
-	enum proxy_stream_status st = relay(c, &c->down, c->sv, c->cl, !c->client_tls, &oom);
+	enum proxy_stream_status st =
+	        relay(c, &c->down, c->sv, c->cl, !c->client_tls, fresh, n, &oom);
 
 	if (oom) {
 		proxy_conn_close(c, "out of memory");
@@ -445,7 +444,7 @@ static void server_read_cb(struct bufferevent *bev, void *arg)
 		c->sv_timer = false;
 	}
 	if (c->state == PROXY_CONN_RELAY)
-		(void)pump_down(c);
+		(void)pump_down(c, NULL, 0);
 	else if (c->state == PROXY_CONN_TUNNEL)
 		proxy_startup_tunnel(c, c->sv, c->cl);
 	else
@@ -520,36 +519,45 @@ static void server_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->state == PROXY_CONN_TUNNEL) {
 		proxy_startup_tunnel(c, c->sv, c->cl);
 		close_after_flush(c);
-	} else if (pump_down(c)) {
+	} else if (pump_down(c, NULL, 0)) {
 		close_after_flush(c);
 	}
 }
 
-/* c's own read event on a plain socket, the client's or the server's (see own_plain_reads). */
+/*
+ * c's own read event on a plain socket, the client's or the server's (see own_plain_reads): one
+ * recv into the worker's read buffer, relayed from there.
+ */
 static void sock_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct proxy_conn *c = arg;
 	bool client = fd == c->cl_fd;
 	struct bufferevent *bev = client ? c->cl : c->sv;
-	short what = 0;
+	unsigned char *buf = c->w->rbuf;
+	ssize_t n = recv(fd, buf, sizeof(c->w->rbuf), 0);
 
 	(void)ev;
-	switch (sock_read(bev, fd, &what)) {
-	case 1:
-		if (client)
-			client_read_cb(bev, c);
-		else
-			server_read_cb(bev, c);
-		break;
-	case -1:
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		short what = BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR);
+
 		if (client)
 			client_event_cb(bev, what, c);
 		else
 			server_event_cb(bev, what, c);
-		break;
-	default:
-		break;
+		return;
 	}
+	if (c->state == PROXY_CONN_RELAY && !(client && c->held)) {
+		if (client)
+			pump_up(c, buf, (size_t)n);
+		else
+			(void)pump_down(c, buf, (size_t)n);
+		return;
+	}
+	/* a read the loop reported before a hold stopped reading: it waits with the held bytes */
+	if (evbuffer_add(bufferevent_get_input(bev), buf, (size_t)n) != 0)
+		proxy_conn_close(c, "out of memory");
 }
 
 void proxy_conn_attach_client(struct proxy_conn *c, struct bufferevent *bev)
@@ -1124,5 +1132,5 @@ void proxy_conn_unhold(struct proxy_conn *c)
 		atomic_store_explicit(&c->w->c.max_hold_us, held_us, memory_order_relaxed);
 	c->held = false;
 	side_read(c, c->cl, true);
-	pump_up(c);
+	pump_up(c, NULL, 0);
 }

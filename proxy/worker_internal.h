@@ -25,7 +25,7 @@
 #define PROXY_TXN_TABLES 8            /* managed tables tracked per open transaction */
 #define PROXY_INFLIGHT 32             /* statements awaiting completion per connection */
 #define PROXY_BACKLOG_HIGH (1u << 20) /* stop reading a side when the other's output exceeds */
-#define PROXY_READ_SIZE 16384         /* bytes asked of a plain socket per read */
+#define PROXY_READ_SIZE 16384         /* bytes asked of a plain socket per read (rbuf) */
 #define PROXY_MAILBOX_CAP 256         /* commands queued per worker; a burst of hand-overs */
 
 /* Commands a worker receives in its mailbox. */
@@ -186,6 +186,8 @@ struct proxy_worker {
 	_Atomic uint64_t acked_seq; /* latest PAUSE seq whose tables drained here */
 	struct proxy_counters c;
 	struct fs_snap_slot clients_slot; /* SHOW CLIENTS, republished every tick */
+	/* what one recv on a plain socket brought, relayed from here (conn.c); free between reads */
+	unsigned char rbuf[PROXY_READ_SIZE];
 };
 
 struct proxy {
