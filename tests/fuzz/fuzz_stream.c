@@ -19,6 +19,8 @@ struct harness {
 	size_t emitted;      /* bytes relayed and checked */
 	size_t fed;          /* bytes that have arrived */
 	size_t next_at;      /* the earliest offset the next inspected message may start at */
+	size_t bound;        /* the reference framing: where a message starts by the headers */
+	bool closed;         /* the decoder asked to close */
 	uint64_t rng;        /* chunk sizes and hold decisions */
 	const unsigned char *held; /* the message last held, NULL when none is pending */
 	uint32_t held_len;         /* its length */
@@ -57,6 +59,36 @@ static size_t chunk(struct harness *h)
 	}
 }
 
+/*
+ * The harness's own framing, independent of the splitter's: moves h->bound from message to
+ * message by their headers up to offset at. True when a message starts exactly there.
+ */
+static bool boundary(struct harness *h, size_t at)
+{
+	while (h->bound < at) {
+		uint32_t len;
+
+		if (h->bound + 5 > h->size)
+			return false;
+		len = proxy_be32(h->data + h->bound + 1);
+		if (len < 4 || len > PROXY_FRAME_MAX_LEN)
+			return false;
+		h->bound += (size_t)len + 1;
+	}
+	return h->bound == at;
+}
+
+/* Whether a message with a bad length starts at offset at. */
+static bool bad_length_at(struct harness *h, size_t at)
+{
+	uint32_t len;
+
+	if (!boundary(h, at) || at + 5 > h->size)
+		return false;
+	len = proxy_be32(h->data + at + 1);
+	return len < 4 || len > PROXY_FRAME_MAX_LEN;
+}
+
 static enum proxy_frame_verdict inspect(void *ctx, unsigned char *msg, uint32_t len)
 {
 	struct harness *h = ctx;
@@ -64,6 +96,8 @@ static enum proxy_frame_verdict inspect(void *ctx, unsigned char *msg, uint32_t 
 
 	if (msg < h->buf + h->emitted || at < h->next_at)
 		fail("inspected a message before the head of the input, or one already passed");
+	if (!boundary(h, at))
+		fail("inspected bytes that do not start a message");
 	if (len < 5 || len != proxy_be32(msg + 1) + 1 || len >= PROXY_INSPECT_MAX + 1)
 		fail("inspected message length does not match its header");
 	if (!h->inspect[msg[0]])
@@ -80,7 +114,10 @@ static enum proxy_frame_verdict inspect(void *ctx, unsigned char *msg, uint32_t 
 		return PROXY_FRAME_HOLD;
 	}
 	h->next_at = at + len;
-	return h->decode(h->ctx, msg, len);
+	if (h->decode(h->ctx, msg, len) == PROXY_FRAME_FORWARD)
+		return PROXY_FRAME_FORWARD;
+	h->closed = true;
+	return PROXY_FRAME_CLOSE;
 }
 
 /* Checks what a scan passed (fwd bytes at the head of the input) and drops it from the input. */
@@ -131,6 +168,8 @@ void fuzz_stream_run(const uint8_t *data, size_t size, const char *types, fuzz_d
 		take(&h, fwd);
 		if (st == PROXY_STREAM_HELD && h.held != h.buf + h.emitted)
 			fail("a hold did not stop the stream at the held message");
+		if (st == PROXY_STREAM_BAD && !h.closed && !bad_length_at(&h, h.emitted))
+			fail("reported a violation where the input has none");
 	}
 	free(h.buf);
 }

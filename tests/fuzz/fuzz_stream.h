@@ -20,8 +20,10 @@ typedef enum proxy_frame_verdict (*fuzz_decode_fn)(void *ctx, const unsigned cha
  * Feeds data (size bytes) to a stream inspecting the message types in types, in chunks whose
  * sizes follow a generator seeded from the data, calling decode on each inspected message and
  * now and then holding one and resuming it. Aborts if a byte is lost, duplicated or reordered,
- * if an inspected message is not whole, of an uninspected type or not at the head of the
- * input, or if a held message is not shown again first on resume.
+ * if an inspected message is not whole, of an uninspected type, not at the head of the input
+ * or not where the input's own headers place a message, if a held message is not shown again
+ * first on resume, or if a violation is reported where there is no bad length and the decoder
+ * did not ask to close.
  */
 void fuzz_stream_run(const uint8_t *data, size_t size, const char *types, fuzz_decode_fn decode,
                      void *ctx);
