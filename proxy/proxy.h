@@ -6,8 +6,9 @@
  * has fewer hands the socket to that one, so the workers serve equal numbers of clients. One
  * client connection maps to one server connection (session mode).
  *
- * Other threads reach the workers only through each worker's mailbox (PAUSE, RESUME) and read
- * only atomically updated counters and published snapshots.
+ * Other threads, and the other workers, reach a worker only through its mailbox (PAUSE and
+ * RESUME from the orchestrator and the console, ADOPT with a handed-over client socket from
+ * another worker) and read only atomically updated counters and published snapshots.
  */
 #include <stdbool.h>
 #include <stdint.h>
