@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Benchmark: user-space instructions the relay executes, counted by callgrind. Not part of the
+# test suite.
+#
+#   bash bench/relay_profile.sh [BUILD_DIR ...]   (default: build-release)
+#
+# For each build in turn: starts a throwaway PostgreSQL 15 (tools/pgtmp.sh) once, initialises
+# pgbench at scale 10, runs that build's foreshard (1 worker, observe mode) under
+# `valgrind --tool=callgrind`, and drives a fixed load through it with pgbench -c 4 -j 2:
+# BENCH_TX select-only transactions per client with the simple protocol, as many with the
+# prepared one, then BENCH_TX / 4 TPC-B transactions per client (7 statements each). Instruction
+# counts do not depend on how the machine shares its cores, so two builds compare exactly where
+# tps and CPU times swing; what they leave out is the kernel, where most of a relay's time goes
+# (docs/benchmarks.md). Prints per build the instructions in all, per statement (start-up and
+# dynamic linking included) and per library (those with at least 0.1% of them), and as its last
+# line one JSON object:
+#   {"bench": "relay-profile", "tx_per_client", "statements",
+#    "builds": [{"build", "instructions", "per_statement", "objects": {"foreshard": n, ...}}]}
+#
+# Environment (all optional):
+#   BENCH_TX=2000   select-only transactions per client and protocol
+#   BENCH_KEEP=1    keep the temporary directory (callgrind outputs, logs)
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tx=${BENCH_TX:-2000}
+keep=${BENCH_KEEP:-0}
+[[ $tx =~ ^[1-9][0-9]*$ ]] && [ "$tx" -ge 4 ] || { echo "bench: BENCH_TX must be an integer of at least 4" >&2; exit 2; }
+for cmd in pgbench psql valgrind callgrind_annotate; do
+	command -v "$cmd" >/dev/null || { echo "bench: $cmd not found (apt-get install postgresql-client-15 valgrind)" >&2; exit 2; }
+done
+builds=()
+for b in "${@:-$src/build-release}"; do
+	d=$(cd "$b" 2>/dev/null && pwd) || { echo "bench: build directory $b not found" >&2; exit 2; }
+	[ -x "$d/foreshard" ] || { echo "bench: $d/foreshard not found (cmake --build $d)" >&2; exit 2; }
+	builds+=("$d")
+done
+
+say() { printf '%s\n' "bench: $*" >&2; }
+
+source "$src/tools/shlib.sh"
+
+tmp=$(mktemp -d /tmp/foreshard-relayprofile.XXXXXX)
+chmod 755 "$tmp"
+pgdir=$tmp/pg
+pg_port=$(free_port)
+fs_port=$(free_port "$pg_port")
+ctl_port=$(free_port "$pg_port" "$fs_port")
+mkdir -p "$tmp/ctl"
+vg_pid=""
+pg_started=0
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$vg_pid" ]; then
+		kill -KILL "$vg_pid" 2>/dev/null || true
+		wait "$vg_pid" 2>/dev/null || true
+	fi
+	[ "$pg_started" -eq 0 ] || bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
+	if [ "$keep" = 1 ]; then
+		echo "bench: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port"
+bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
+pg_started=1
+pgbench -i -q -s 10 -h 127.0.0.1 -p "$pg_port" -U foreshard foreshard >"$tmp/init.log" 2>&1 || {
+	cat "$tmp/init.log" >&2
+	exit 2
+}
+cat >"$tmp/foreshard.conf" <<CONF
+# Written by bench/relay_profile.sh: one worker, observe mode (profiles, never changes the schema).
+[foreshard]
+listen_addr = 127.0.0.1
+listen_port = $fs_port
+server_host = 127.0.0.1
+server_port = $pg_port
+workers = 1
+control_dir = $tmp/ctl
+control_port = $ctl_port
+log_level = warn
+manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
+mode = observe
+CONF
+
+# Runs pgbench through foreshard with the given options; fails unless every transaction ran.
+load() {
+	local out
+	out=$(PGSSLMODE=disable pgbench -n "$@" -c 4 -j 2 -h 127.0.0.1 -p "$fs_port" -U foreshard foreshard 2>&1) &&
+		grep -Eq '^number of transactions actually processed: ([0-9]+)/\1$' <<<"$out" || {
+		say "pgbench $* through foreshard did not complete every transaction:"
+		printf '%s\n' "$out" | sed 's/^/    /' >&2
+		return 1
+	}
+}
+
+statements=$((4 * (tx + tx + tx / 4 * 7)))
+json=""
+for b in "${builds[@]}"; do
+	cg=$tmp/callgrind.$(basename "$b").$RANDOM
+	say "$b: foreshard under callgrind, $statements statements"
+	valgrind --tool=callgrind --callgrind-out-file="$cg" "$b/foreshard" -c "$tmp/foreshard.conf" \
+		>"$tmp/valgrind.log" 2>&1 &
+	vg_pid=$!
+	for _ in $(seq 1 120); do
+		PGSSLMODE=disable psql -X -At -h 127.0.0.1 -p "$fs_port" -U foreshard foreshard -c "SELECT 1" \
+			>/dev/null 2>&1 && break
+		kill -0 "$vg_pid" 2>/dev/null || { say "foreshard exited during start-up:"; sed 's/^/    /' "$tmp/valgrind.log" >&2; exit 2; }
+		sleep 0.5
+	done
+	load -S -M simple -t "$tx" || exit 1
+	load -S -M prepared -t "$tx" || exit 1
+	load -M simple -t $((tx / 4)) || exit 1
+	# SIGINT: foreshard exits fast, and callgrind writes its counts on exit
+	kill -INT "$vg_pid"
+	wait "$vg_pid" || true
+	vg_pid=""
+	[ -s "$cg" ] || { say "callgrind wrote no output:"; sed 's/^/    /' "$tmp/valgrind.log" >&2; exit 1; }
+	# one line per function: "count (pct) file:function [object]"; sum the counts per object
+	objs=$(callgrind_annotate --threshold=100 "$cg" 2>/dev/null |
+		awk '/^ *[0-9,]+ \(/ && $NF ~ /^\[/ {
+			n = $1; gsub(",", "", n); o = $NF; gsub(/^\[|\]$/, "", o); sub(/.*\//, "", o)
+			sub(/\.so.*/, "", o); t[o] += n
+		     }
+		     END { for (o in t) printf "%s %d\n", o, t[o] }' | sort -k2,2nr)
+	total=$(awk '{ s += $2 } END { print s + 0 }' <<<"$objs")
+	# the libraries that matter: at least 0.1% of the whole
+	objs=$(awk -v t="$total" '$2 * 1000 >= t' <<<"$objs")
+	echo
+	printf '%s\n' "$b"
+	printf '  %-24s %14s\n' "instructions in all" "$total"
+	printf '  %-24s %14s\n' "per statement" "$((total / statements))"
+	while read -r o n; do
+		printf '  %-24s %14s\n' "$o" "$n"
+	done <<<"$objs"
+	objjson=$(awk '{ printf "%s\"%s\": %s", (NR > 1 ? ", " : ""), $1, $2 }' <<<"$objs")
+	json+="${json:+, }{\"build\": \"$b\", \"instructions\": $total, \"per_statement\": $((total / statements)), \"objects\": {$objjson}}"
+done
+echo
+printf '{"bench": "relay-profile", "tx_per_client": %s, "statements": %s, "builds": [%s]}\n' \
+	"$tx" "$statements" "$json"
