@@ -60,37 +60,11 @@ console() {
 	PGCONNECT_TIMEOUT=3 timeout 10 psql -X -At -h "$ctldir" -p "$ctl_port" foreshard -c "$1" 2>&1
 }
 
-stop_foreshard() {
-	[ -n "$fs_pid" ] || return 0
-	if kill -0 "$fs_pid" 2>/dev/null; then
-		console SHUTDOWN >/dev/null 2>&1 || true
-		for _ in $(seq 1 50); do
-			kill -0 "$fs_pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -TERM "$fs_pid" 2>/dev/null || true
-		for _ in $(seq 1 25); do
-			kill -0 "$fs_pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$fs_pid" 2>/dev/null || true
-	fi
-	wait "$fs_pid" 2>/dev/null || true
-	fs_pid=""
-}
-
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	stop_foreshard
-	if [ "$pg_started" -eq 1 ]; then
-		bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
-	fi
-	if [ "$keep" = 1 ]; then
-		echo "bench: kept $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
+	fs_stop "$fs_pid" "$ctldir" "$ctl_port"
+	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -100,10 +74,7 @@ say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port"
 bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
 pg_started=1
 say "pgbench -i -s $scale"
-pgbench -i -q -s "$scale" -h 127.0.0.1 -p "$pg_port" -U foreshard foreshard >"$tmp/init.log" 2>&1 || {
-	cat "$tmp/init.log" >&2
-	exit 2
-}
+pgbench_init "$pg_port" "$scale" "$tmp/init.log" || exit 2
 
 if [ "$direct_only" != 1 ]; then
 	cat >"$tmp/foreshard.conf" <<CONF
@@ -122,22 +93,7 @@ CONF
 	say "starting foreshard (observe mode) on 127.0.0.1:$fs_port"
 	"$daemon" -c "$tmp/foreshard.conf" >"$tmp/foreshard.log" 2>&1 &
 	fs_pid=$!
-	ready=0
-	for _ in $(seq 1 150); do
-		if ! kill -0 "$fs_pid" 2>/dev/null; then
-			say "foreshard exited during start-up:"
-			sed 's/^/    /' "$tmp/foreshard.log"
-			fs_pid=""
-			exit 2
-		fi
-		if psql -X -At "host=127.0.0.1 port=$fs_port user=foreshard dbname=foreshard sslmode=disable" \
-			-c "SELECT 1" >/dev/null 2>&1; then
-			ready=1
-			break
-		fi
-		sleep 0.2
-	done
-	[ "$ready" -eq 1 ] || { say "foreshard did not answer within 30 s"; exit 2; }
+	wait_up "$fs_pid" "$tmp/foreshard.log" 150 answers "$fs_port" || exit 2
 fi
 
 # Runs pgbench -S against a port; prints its tps (excluding connection time).
@@ -172,7 +128,8 @@ if [ "$direct_only" != 1 ]; then
 	queries=$(console "SHOW STATS" | sed -n 's/^queries|//p' || true)
 	say "foreshard relayed ${queries:-an unknown number of} statements (SHOW STATS)"
 fi
-stop_foreshard
+fs_stop "$fs_pid" "$ctldir" "$ctl_port"
+fs_pid=""
 
 mean() { printf '%s\n' "$@" | awk '{ s += $1; n++ } END { if (n) printf "%.1f", s / n; else printf "null" }'; }
 join() { local IFS=,; echo "$*"; }

@@ -144,6 +144,7 @@ base_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port" "$fwd_port")
 base_ctl_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port" "$fwd_port" "$base_port")
 declare -A port=([direct]=$pg_port [forwarder]=$fwd_port [pgbouncer]=$pgb_port [foreshard]=$fs_port
 	[baseline]=$base_port)
+declare -A ctl=([foreshard]=$ctl_port [baseline]=$base_ctl_port)
 declare -A pid=()
 pg_started=0
 
@@ -151,21 +152,19 @@ console() {
 	PGCONNECT_TIMEOUT=3 timeout 10 psql -X -At -h "$ctldir" -p "$ctl_port" foreshard -c "$1" 2>&1
 }
 
-# Stops one started process: foreshard through its console first, the others by SIGTERM; a
-# process still there after 5 s gets SIGKILL.
+# Stops one started process: foreshard and the baseline through their consoles, the others by
+# SIGTERM and, 5 s later, SIGKILL.
 stop_target() {
 	local name=$1 p=${pid[$1]:-}
 	[ -n "$p" ] || return 0
-	if kill -0 "$p" 2>/dev/null; then
-		[ "$name" != foreshard ] || console SHUTDOWN >/dev/null 2>&1 || true
-		[ "$name" = foreshard ] || kill -TERM "$p" 2>/dev/null || true
-		for _ in $(seq 1 25); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null || true
-	fi
-	wait "$p" 2>/dev/null || true
+	case "$name" in
+	foreshard | baseline) fs_stop "$p" "$ctldir" "${ctl[$name]}" ;;
+	*)
+		kill -TERM "$p" 2>/dev/null || true
+		gone_within "$p" 25 || kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+		;;
+	esac
 	unset "pid[$name]"
 }
 
@@ -175,47 +174,23 @@ cleanup() {
 	for t in baseline foreshard pgbouncer forwarder; do
 		stop_target "$t"
 	done
-	if [ "$pg_started" -eq 1 ]; then
-		bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
-	fi
-	if [ "$keep" = 1 ]; then
-		echo "bench: kept $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
+	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits until a target answers SELECT 1 over TCP, or its process exits (then shows its log).
+# Waits until a target answers SELECT 1 over TCP; exits if its process ends first (showing its
+# log) or it does not answer within 30 s.
 wait_ready() {
-	local name=$1 log=$2
-	for _ in $(seq 1 150); do
-		if ! kill -0 "${pid[$name]}" 2>/dev/null; then
-			say "$name exited during start-up:"
-			sed 's/^/    /' "$log" >&2
-			unset "pid[$name]"
-			exit 2
-		fi
-		if psql -X -At "host=127.0.0.1 port=${port[$name]} user=foreshard dbname=foreshard sslmode=disable" \
-			-c "SELECT 1" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	say "$name did not answer within 30 s"
-	exit 2
+	wait_up "${pid[$1]}" "$2" 150 answers "${port[$1]}" || exit 2
 }
 
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port (socket in $pgdir)"
 bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
 pg_started=1
 say "pgbench -i -s $scale"
-pgbench -i -q -s "$scale" -h 127.0.0.1 -p "$pg_port" -U foreshard foreshard >"$tmp/init.log" 2>&1 || {
-	cat "$tmp/init.log" >&2
-	exit 2
-}
+pgbench_init "$pg_port" "$scale" "$tmp/init.log" || exit 2
 
 # What the proxies connect to: the address, or the socket directory (which names the socket
 # .s.PGSQL.<port> for foreshard, PgBouncer and fs-fwd alike).
@@ -226,9 +201,9 @@ else
 fi
 
 say "starting fs-fwd on 127.0.0.1:$fwd_port ($workers threads, upstream $up_host)"
-"${own_session[@]}" "$fwd" "$fwd_port" "$up_host" "$pg_port" "$workers" >"$tmp/fwd.log" 2>&1 &
+"${own_session[@]}" "$fwd" "$fwd_port" "$up_host" "$pg_port" "$workers" >"$tmp/forwarder.log" 2>&1 &
 pid[forwarder]=$!
-wait_ready forwarder "$tmp/fwd.log"
+wait_ready forwarder "$tmp/forwarder.log"
 
 # PgBouncer: every client of a run gets its own server connection (session mode, a pool as
 # large as the most clients), so it is compared with the other targets at equal concurrency.
@@ -261,13 +236,13 @@ else
 	as_pgbouncer=()
 fi
 say "starting PgBouncer $(pgbouncer --version | head -1 | awk '{ print $2 }') on 127.0.0.1:$pgb_port (session mode, upstream $up_host)"
-"${own_session[@]}" "${as_pgbouncer[@]}" pgbouncer "$pgbdir/pgbouncer.ini" >"$tmp/pgbouncer.out" 2>&1 &
+"${own_session[@]}" "${as_pgbouncer[@]}" pgbouncer "$pgbdir/pgbouncer.ini" >"$tmp/pgbouncer.log" 2>&1 &
 pid[pgbouncer]=$!
-wait_ready pgbouncer "$tmp/pgbouncer.out"
+wait_ready pgbouncer "$tmp/pgbouncer.log"
 
-# Starts target NAME (foreshard or baseline) from DAEMON with its console on CTL_PORT.
+# Starts target NAME (foreshard or baseline) from DAEMON.
 start_foreshard() {
-	local name=$1 daemon=$2 ctl=$3
+	local name=$1 daemon=$2
 	cat >"$tmp/$name.conf" <<CONF
 # Written by bench/proxy.sh: observe mode profiles and forecasts but never changes the schema.
 [foreshard]
@@ -277,7 +252,7 @@ server_host = $up_host
 server_port = $pg_port
 workers = $workers
 control_dir = $ctldir
-control_port = $ctl
+control_port = ${ctl[$name]}
 log_level = warn
 manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
 mode = observe
@@ -287,8 +262,8 @@ CONF
 	pid[$name]=$!
 	wait_ready "$name" "$tmp/$name.log"
 }
-start_foreshard foreshard "$daemon" "$ctl_port"
-[ -z "$baseline_daemon" ] || start_foreshard baseline "$baseline_daemon" "$base_ctl_port"
+start_foreshard foreshard "$daemon"
+[ -z "$baseline_daemon" ] || start_foreshard baseline "$baseline_daemon"
 
 # Prints "n avg_ms p99_ms" over the transactions logged in pgbench's per-transaction logs
 # (third field: elapsed microseconds; "failed" or "skipped" lines are not latencies).

@@ -57,12 +57,7 @@ cleanup() {
 		kill -KILL "$vg_pid" 2>/dev/null || true
 		wait "$vg_pid" 2>/dev/null || true
 	fi
-	[ "$pg_started" -eq 0 ] || bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
-	if [ "$keep" = 1 ]; then
-		echo "bench: kept $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
+	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -71,10 +66,7 @@ trap 'exit 130' INT TERM
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port"
 bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
 pg_started=1
-pgbench -i -q -s 10 -h 127.0.0.1 -p "$pg_port" -U foreshard foreshard >"$tmp/init.log" 2>&1 || {
-	cat "$tmp/init.log" >&2
-	exit 2
-}
+pgbench_init "$pg_port" 10 "$tmp/init.log" || exit 2
 cat >"$tmp/foreshard.conf" <<CONF
 # Written by bench/relay_profile.sh: one worker, observe mode (profiles, never changes the schema).
 [foreshard]
@@ -107,14 +99,10 @@ for b in "${builds[@]}"; do
 	cg=$tmp/callgrind.$(basename "$b").$RANDOM
 	say "$b: foreshard under callgrind, $statements statements"
 	valgrind --tool=callgrind --callgrind-out-file="$cg" "$b/foreshard" -c "$tmp/foreshard.conf" \
-		>"$tmp/valgrind.log" 2>&1 &
+		>"$tmp/foreshard.log" 2>&1 &
 	vg_pid=$!
-	for _ in $(seq 1 120); do
-		PGSSLMODE=disable psql -X -At -h 127.0.0.1 -p "$fs_port" -U foreshard foreshard -c "SELECT 1" \
-			>/dev/null 2>&1 && break
-		kill -0 "$vg_pid" 2>/dev/null || { say "foreshard exited during start-up:"; sed 's/^/    /' "$tmp/valgrind.log" >&2; exit 2; }
-		sleep 0.5
-	done
+	# under valgrind start-up takes seconds: allow 60 s
+	wait_up "$vg_pid" "$tmp/foreshard.log" 300 answers "$fs_port" || exit 2
 	load -S -M simple -t "$tx" || exit 1
 	load -S -M prepared -t "$tx" || exit 1
 	load -M simple -t $((tx / 4)) || exit 1
@@ -122,7 +110,7 @@ for b in "${builds[@]}"; do
 	kill -INT "$vg_pid"
 	wait "$vg_pid" || true
 	vg_pid=""
-	[ -s "$cg" ] || { say "callgrind wrote no output:"; sed 's/^/    /' "$tmp/valgrind.log" >&2; exit 1; }
+	[ -s "$cg" ] || { say "callgrind wrote no output:"; sed 's/^/    /' "$tmp/foreshard.log" >&2; exit 1; }
 	# one line per function: "count (pct) file:function [object]"; sum the counts per object
 	objs=$(callgrind_annotate --threshold=100 "$cg" 2>/dev/null |
 		awk '/^ *[0-9,]+ \(/ && $NF ~ /^\[/ {

@@ -114,28 +114,6 @@ show_block() {
 	{ "$@" || true; } | sed 's/^/    /'
 }
 
-stop_foreshard() {
-	[ -n "$fs_pid" ] || return 0
-	if kill -0 "$fs_pid" 2>/dev/null; then
-		console SHUTDOWN >/dev/null 2>&1 || true
-		for _ in $(seq 1 50); do
-			kill -0 "$fs_pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		if kill -0 "$fs_pid" 2>/dev/null; then
-			say "foreshard did not stop after SHUTDOWN; sending SIGTERM"
-			kill -TERM "$fs_pid" 2>/dev/null || true
-			for _ in $(seq 1 25); do
-				kill -0 "$fs_pid" 2>/dev/null || break
-				sleep 0.2
-			done
-			kill -KILL "$fs_pid" 2>/dev/null || true
-		fi
-	fi
-	wait "$fs_pid" 2>/dev/null || true
-	fs_pid=""
-}
-
 # The result line, always the last line printed: fields not known (the demo stopped early) are
 # null.
 split_at_s=null
@@ -162,15 +140,8 @@ cleanup() {
 		echo "demo: last lines of the foreshard log:"
 		tail -n 30 "$tmp/foreshard.log" | sed 's/^/    /'
 	fi
-	stop_foreshard
-	if [ "$pg_started" -eq 1 ]; then
-		bash "$src/tools/pgtmp.sh" stop "$pgdir" || true
-	fi
-	if [ "$keep" = 1 ]; then
-		echo "demo: kept $tmp (logs, config)"
-	else
-		rm -rf "$tmp"
-	fi
+	fs_stop "$fs_pid" "$ctldir" "$ctl_port"
+	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
 	print_json
 	exit "$rc"
 }
@@ -232,23 +203,12 @@ CONF
 	say "starting foreshard in auto mode on 127.0.0.1:$fs_port (console: psql -h $ctldir -p $ctl_port foreshard)"
 	"$daemon" -c "$conf" >"$tmp/foreshard.log" 2>&1 &
 	fs_pid=$!
-	ready=0
-	for _ in $(seq 1 150); do
-		if ! kill -0 "$fs_pid" 2>/dev/null; then
-			say "foreshard exited during start-up:"
-			sed 's/^/    /' "$tmp/foreshard.log"
-			fs_pid=""
-			log_shown=1
-			exit 2
-		fi
-		if console "SHOW STATS" >/dev/null 2>&1 &&
-			psql -X -At "$fs_dsn" -c "SELECT 1" >/dev/null 2>&1; then
-			ready=1
-			break
-		fi
-		sleep 0.2
-	done
-	[ "$ready" -eq 1 ] || { say "foreshard did not answer within 30 s"; exit 2; }
+	# up: the console answers and so does the proxy
+	fs_up() { console "SHOW STATS" && answers "$fs_port"; }
+	wait_up "$fs_pid" "$tmp/foreshard.log" 150 fs_up || {
+		kill -0 "$fs_pid" 2>/dev/null || log_shown=1 # wait_up showed the log
+		exit 2
+	}
 	say "foreshard is up"
 	show_block "SHOW TABLES" console "SHOW TABLES"
 	lg_dsn=$fs_dsn
@@ -414,7 +374,8 @@ if [ "$direct" != 1 ]; then
 	show_block "SHOW JOURNAL" show_journal
 	show_block "SHOW STATS" console "SHOW STATS"
 	say "stopping foreshard"
-	stop_foreshard
+	fs_stop "$fs_pid" "$ctldir" "$ctl_port"
+	fs_pid=""
 fi
 
 say "partitions of public.events now:"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by the demo, the benchmarks and the integration tests; sourced, not run.
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on and that is not among the arguments.
@@ -15,4 +16,82 @@ free_port() {
 	done
 	echo "no free TCP port found on 127.0.0.1" >&2
 	return 1
+}
+
+# Runs CMD (with its arguments) every 0.2 s until it succeeds, for at most TRIES tries, while the
+# process PID started by this shell lives. Fails, saying why on stderr, when the process exits
+# first (its log LOG is shown; the process is named after the log file) or the tries run out.
+#   wait_up PID LOG TRIES CMD [ARG...]
+wait_up() {
+	local pid=$1 log=$2 tries=$3 name
+	shift 3
+	name=$(basename "$log" .log)
+	for _ in $(seq 1 "$tries"); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "$name exited during start-up:" >&2
+			sed 's/^/    /' "$log" >&2
+			return 1
+		fi
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "$name did not come up within $((tries / 5)) s" >&2
+	return 1
+}
+
+# Succeeds when the server on 127.0.0.1:PORT (PostgreSQL or a proxy in front of it) runs a query
+# for user and database foreshard.
+answers() {
+	psql -X -At "host=127.0.0.1 port=$1 user=foreshard dbname=foreshard sslmode=disable" \
+		-c "SELECT 1" >/dev/null 2>&1
+}
+
+# Fills pgbench's tables at SCALE in database foreshard on 127.0.0.1:PORT; its output goes to LOG,
+# and is shown on stderr when it fails.
+#   pgbench_init PORT SCALE LOG
+pgbench_init() {
+	pgbench -i -q -s "$2" -h 127.0.0.1 -p "$1" -U foreshard foreshard >"$3" 2>&1 || {
+		cat "$3" >&2
+		return 1
+	}
+}
+
+# Stops a foreshard started in the background by this shell the way an operator would: SHUTDOWN
+# on its console, SIGTERM if it is still there 10 s later, SIGKILL after 5 s more; then reaps it.
+# Does nothing when PID is empty.
+#   fs_stop PID CTL_DIR CTL_PORT
+fs_stop() {
+	local pid=$1 ctldir=$2 ctlport=$3
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		PGCONNECT_TIMEOUT=3 timeout 10 psql -X -At -h "$ctldir" -p "$ctlport" foreshard \
+			-c SHUTDOWN >/dev/null 2>&1 || true
+		if ! gone_within "$pid" 50; then
+			echo "foreshard (pid $pid) did not stop after SHUTDOWN; sending SIGTERM" >&2
+			kill -TERM "$pid" 2>/dev/null || true
+			gone_within "$pid" 25 || kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# Succeeds once process PID is gone, checking every 0.2 s for at most TRIES checks.
+gone_within() {
+	for _ in $(seq 1 "$2"); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# The end of a script's exit trap: stops the throwaway PostgreSQL in PGDIR when STARTED is 1,
+# then removes the temporary directory DIR, or keeps it (saying so on stderr) when KEEP is 1.
+#   finish_tmp DIR KEEP PGDIR STARTED
+finish_tmp() {
+	[ "$4" -ne 1 ] || bash "$(dirname "${BASH_SOURCE[0]}")/pgtmp.sh" stop "$3" || true
+	if [ "$2" = 1 ]; then
+		echo "kept $1" >&2
+	else
+		rm -rf "$1"
+	fi
 }
