@@ -57,6 +57,8 @@ bool fs_mailbox_recv(struct fs_mailbox *mb, void *out)
 {
 	bool ok = false;
 
+	if (!mb->buf)
+		return false; /* zeroed, never initialised: nothing was ever sent */
 	pthread_mutex_lock(&mb->mu);
 	if (mb->count > 0) {
 		memcpy(out, mb->buf + (size_t)mb->head * mb->elem_size, mb->elem_size);

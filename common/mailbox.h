@@ -26,12 +26,15 @@ struct fs_mailbox {
 __attribute__((warn_unused_result)) bool fs_mailbox_init(struct fs_mailbox *mb, uint32_t cap,
                                                          uint32_t elem_size);
 
+/* Frees what init took. Like fs_mailbox_recv, safe on a zeroed mailbox that was never (or not
+ * successfully) initialised, so that an owner built only halfway can be torn down. */
 void fs_mailbox_cleanup(struct fs_mailbox *mb);
 
 /* Any thread: copies msg in and wakes the consumer. Returns false when full. */
 __attribute__((warn_unused_result)) bool fs_mailbox_send(struct fs_mailbox *mb, const void *msg);
 
-/* Consumer: copies the oldest message into out. Returns false when empty. */
+/* Consumer: copies the oldest message into out. Returns false when empty, and on a zeroed
+ * mailbox that was never initialised. */
 bool fs_mailbox_recv(struct fs_mailbox *mb, void *out);
 
 /* Consumer: clears the eventfd's counter; call before draining with fs_mailbox_recv. */

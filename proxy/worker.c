@@ -377,13 +377,11 @@ void proxy_worker_cleanup(struct proxy_worker *w)
 	if (w->parser)
 		parser_destroy(w->parser);
 	/* clients handed over after this worker's loop stopped */
-	if (w->mbox.buf) {
-		struct proxy_cmd cmd;
+	struct proxy_cmd cmd;
 
-		while (fs_mailbox_recv(&w->mbox, &cmd)) {
-			if (cmd.kind == PROXY_CMD_ADOPT)
-				close(cmd.fd);
-		}
+	while (fs_mailbox_recv(&w->mbox, &cmd)) {
+		if (cmd.kind == PROXY_CMD_ADOPT)
+			close(cmd.fd);
 	}
 	fs_mailbox_cleanup(&w->mbox);
 	fs_ring_cleanup(&w->ring);
