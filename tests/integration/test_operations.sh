@@ -69,8 +69,13 @@ for i in $(seq 1 20); do
 done
 for _ in $(seq 1 50); do [ "$(stat clients_active)" = 20 ] && break; sleep 0.1; done
 [ "$(stat clients_active)" = 20 ] || fail "20 sessions not connected: $(stat clients_active)"
-sleep 1.2 # SHOW CLIENTS is republished once a second
-per_worker=$(console -c 'SHOW CLIENTS' | awk -F'|' '{ n[$1]++ } END { for (w in n) print w ": " n[w] }' | sort)
+# SHOW CLIENTS is republished once a second: wait until it lists all 20
+for _ in $(seq 1 25); do
+	rows=$(console -c 'SHOW CLIENTS')
+	[ "$(grep -c . <<<"$rows")" -ge 20 ] && break
+	sleep 0.1
+done
+per_worker=$(awk -F'|' '{ n[$1]++ } END { for (w in n) print w ": " n[w] }' <<<"$rows" | sort)
 [ "$per_worker" = "$(printf '0: 10\n1: 10')" ] || fail "clients not spread evenly over 2 workers: $per_worker"
 for i in $(seq 1 20); do
 	wait "${sessions[$((i - 1))]}" || fail "session $i failed: $(cat "$TEST_DIR/spread$i.out")"
