@@ -6,6 +6,18 @@
 #include "forecast/prep.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+/* Seasons before a candidate change that its shape is compared with. */
+#define BREAK_BEFORE 6
+/* Seasons a change must leave after it, for the backtests and the fits. */
+#define BREAK_AFTER 6
+/*
+ * Shapes that correlate below this have changed: a cycle shifted by a third of a season or more,
+ * or turned over. Weak seasons under noise disagree by chance: of 2,000 synthetic series with no
+ * change (bench/forecast_series.py), 34 had a candidate below -0.2, 14 below -0.3, 2 below -0.5.
+ */
+#define BREAK_CORR (-0.5)
 
 /* The first observed index at or after i, or n. */
 static size_t next_observed(const double *y, size_t n, size_t i)
@@ -65,4 +77,66 @@ size_t forecast_prep_fill(double *y, size_t n, size_t m, bool *all_missing)
 		}
 		a = b;
 	}
+}
+
+/*
+ * The average over seasons s0 <= s < s1 (season s covers y[n - (s+1) m .. n - s m)) of the value
+ * at phase j of the season minus that season's mean smean[s].
+ */
+static double shape_at(const double *y, size_t n, size_t m, const double *smean, size_t s0,
+                       size_t s1, size_t j)
+{
+	double acc = 0;
+
+	for (size_t s = s0; s < s1; s++)
+		acc += y[n - (s + 1) * m + j] - smean[s];
+	return acc / (double)(s1 - s0);
+}
+
+size_t forecast_prep_break(const double *y, size_t n, size_t m)
+{
+	size_t seasons = m > 1 ? n / m : 0, best_k = 0;
+	double best = BREAK_CORR, *smean;
+
+	if (seasons < BREAK_AFTER + 1 + BREAK_BEFORE)
+		return 0;
+	smean = malloc(seasons * sizeof(*smean));
+	if (!smean)
+		return 0; /* the whole history is fit, as it would be without a change */
+	for (size_t s = 0; s < seasons; s++) {
+		double acc = 0;
+
+		for (size_t j = 0; j < m; j++)
+			acc += y[n - (s + 1) * m + j];
+		smean[s] = acc / (double)m;
+	}
+	/*
+	 * Season k, between the two compared, is left out: a change inside it would otherwise
+	 * weigh more in the 6 seasons before than in the k after, and the cut would keep it.
+	 */
+	for (size_t k = BREAK_AFTER; k + 1 + BREAK_BEFORE <= seasons; k++) {
+		double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, va, vb, r;
+
+		for (size_t j = 0; j < m; j++) {
+			double a = shape_at(y, n, m, smean, 0, k, j);
+			double b = shape_at(y, n, m, smean, k + 1, k + 1 + BREAK_BEFORE, j);
+
+			sa += a;
+			sb += b;
+			saa += a * a;
+			sbb += b * b;
+			sab += a * b;
+		}
+		va = saa - sa * sa / (double)m;
+		vb = sbb - sb * sb / (double)m;
+		if (!(va > 0) || !(vb > 0))
+			continue; /* a flat shape: nothing to compare */
+		r = (sab - sa * sb / (double)m) / sqrt(va * vb);
+		if (r < best) {
+			best = r;
+			best_k = k;
+		}
+	}
+	free(smean);
+	return best_k ? n - best_k * m : 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "forecast/metrics.h"
+#include "forecast/prep.h"
 
 /* Models are combined only while their backtest error is within this factor of the best's. */
 #define SELECT_COMBINE_SPREAD 1.25
@@ -383,6 +384,13 @@ bool forecast_choose(const double *y, size_t n, enum forecast_model model,
                      const struct forecast_spec *spec, const struct forecast_auto_opts *opts,
                      struct forecast_choice *out)
 {
+	/* history from before the season's shape changed would teach every model the old phase */
+	if (y && spec && spec->n_periods > 0) {
+		size_t from = forecast_prep_break(y, n, spec->periods[0]);
+
+		y += from;
+		n -= from;
+	}
 	if (model == FORECAST_MODEL_AUTO)
 		return forecast_auto(y, n, spec, opts, out);
 	memset(out, 0, sizeof(*out));

@@ -135,7 +135,8 @@ __attribute__((warn_unused_result)) bool forecast_auto(const double *y, size_t n
 /*
  * Fits what model asks for into out: forecast_auto with opts for AUTO, otherwise that model
  * alone, or seasonal naive when it cannot fit y (too short for it: out->fits[0].model tells).
- * False only on bad arguments or memory failure; out then owns nothing.
+ * Either way only the history after the last change in the shape of the main season is used
+ * (forecast_prep_break). False only on bad arguments or memory failure; out then owns nothing.
  */
 __attribute__((warn_unused_result)) bool forecast_choose(const double *y, size_t n,
                                                          enum forecast_model model,

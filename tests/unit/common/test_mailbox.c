@@ -101,8 +101,8 @@ Test(mailbox, several_producers_lose_and_reorder_nothing)
 		struct pollfd p = {.fd = fs_mailbox_fd(&mb), .events = POLLIN};
 
 		/* as a worker does: sleep on the eventfd, acknowledge, then drain */
-		cr_assert_geq(poll(&p, 1, 10000), 1, "no wake-up with %u of %u messages received", got,
-		              PRODUCERS * PER_PRODUCER);
+		cr_assert_geq(poll(&p, 1, 10000), 1, "no wake-up with %u of %u messages received",
+		              got, PRODUCERS * PER_PRODUCER);
 		fs_mailbox_ack_wakeup(&mb);
 		while (fs_mailbox_recv(&mb, &out)) {
 			cr_assert_lt(out.from, PRODUCERS);

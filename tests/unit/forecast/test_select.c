@@ -217,6 +217,33 @@ Test(select, seasons_are_taken_out_around_ets_and_arima)
 	gsl_rng_free(r);
 }
 
+Test(select, the_fits_start_after_the_seasons_changed_shape)
+{
+	const size_t periods[2] = {24, 168};
+	struct forecast_spec spec = {.periods = periods, .n_periods = 2, .horizon = H, .seed = 1};
+	static double y[1000 + H];
+	struct forecast_choice c;
+	struct out o;
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+
+	/* half the history has its daily cycle 12 hours off, as a clock reset would leave it */
+	load_series(r, y, 1000 + H, 30, 3);
+	for (size_t t = 0; t < 500; t++)
+		y[t] -= 120 * sin(2 * M_PI * (double)t / 24);
+	for (int k = 0; k < 2; k++) {
+		enum forecast_model m = k ? FORECAST_MODEL_ARIMA : FORECAST_MODEL_ETS;
+
+		cr_assert(forecast_choose(y, 1000, m, &spec, &forecast_auto_default, &c));
+		out_init(&o, H);
+		cr_assert(forecast_choice_forecast(&c, &o.p));
+		/* the new cycle (amplitude 60) is followed: the error is near the noise */
+		cr_assert_lt(mae(o.mean, y + 1000, H), 12, "%s: MAE %f", forecast_model_str(m),
+		             mae(o.mean, y + 1000, H));
+		forecast_choice_cleanup(&c);
+	}
+	gsl_rng_free(r);
+}
+
 Test(select, seasonal_naive_takes_the_period_that_fits)
 {
 	const size_t periods[2] = {24, 168};
