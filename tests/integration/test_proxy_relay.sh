@@ -28,47 +28,79 @@ seq 1 500 | awk '{ print $1 + 5000 "\tc" $1 }' | fsql -c "COPY t1 FROM STDIN"
 [ "$(fsql -At -c 'COPY (SELECT k FROM t1 WHERE k > 5000) TO STDOUT' | wc -l)" = "500" ] || fail "COPY TO lost rows"
 
 echo "a client that reads slowly: foreshard stops reading the server instead of buffering"
-# Backpressure is seen from the kernel: while one side stalls for 3 s, the socket foreshard reads
-# from the other side must keep a full receive queue (foreshard has stopped reading it at 1 MB
-# queued for the stalled side). Without backpressure foreshard drains that socket within a
-# fraction of a second and holds the 64 MB itself. (Its memory is not measured: a sanitizer's
-# allocator keeps freed memory.)
-# full_queue FILTER [STARTED]: true when foreshard's sockets matching the ss FILTER hold over
-# 16 kB unread at every sample from 1.6 s to 2.4 s after the stall began: when file STARTED
-# appears if given (a slow build may take a while to start the stream), else now. (16 kB, not
-# more: the kernel grows a socket's receive buffer only while its reader keeps up, which a
-# sanitizer build may not.)
-full_queue() {
-	local q
-	if [ -n "${2:-}" ]; then
-		for _ in $(seq 1 100); do [ -e "$2" ] && break; sleep 0.1; done
-	fi
-	sleep 1.4
+# Backpressure is seen from the kernel: while one side stalls, the socket foreshard reads from the
+# other side must keep a full receive queue (foreshard has stopped reading it at 1 MB queued for
+# the stalled side). Without backpressure foreshard drains that socket and holds the 64 MB itself.
+# (Its memory is not measured: a sanitizer's allocator keeps freed memory.) Each stall lasts
+# until the test has seen what it needs and creates file "$TEST_DIR/go", so a slow build (TSan)
+# cannot make the stall end before the queue was sampled.
+# held_queue FILTER: true when foreshard's sockets matching the ss FILTER come to hold over 16 kB
+# unread within 20 s and then keep holding that much at 5 samples over 1 s. (16 kB, not more:
+# the kernel grows a socket's receive buffer only while its reader keeps up, which a sanitizer
+# build may not.)
+queued() {
+	ss -Htn state established "$1" | awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }'
+}
+held_queue() {
+	local full=0
+	for _ in $(seq 1 200); do
+		if [ "$(queued "$1")" -gt 16384 ]; then
+			full=1
+			break
+		fi
+		sleep 0.1
+	done
+	[ $full = 1 ] || return 1
 	for _ in $(seq 1 5); do
 		sleep 0.2
-		q=$(ss -Htn state established "$1" | awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }')
-		[ "$q" -gt 16384 ] || return 1
+		[ "$(queued "$1")" -gt 16384 ] || return 1
+	done
+}
+# until_go: waits (up to 60 s) for the test to end a stall.
+until_go() {
+	for _ in $(seq 1 600); do
+		[ -e "$TEST_DIR/go" ] && return
+		sleep 0.1
 	done
 }
 copy_sql="COPY (SELECT g, repeat('x', 500) FROM generate_series(1, 130000) g) TO STDOUT"
 # the reader stalls once the first row has arrived, and says so
-fsql -c "$copy_sql" | (IFS= read -r first; touch "$TEST_DIR/slow.started"; sleep 3
+fsql -c "$copy_sql" | (IFS= read -r first; touch "$TEST_DIR/slow.started"; until_go
 	{ printf '%s\n' "$first"; cat; } | md5sum) >"$TEST_DIR/slow.md5" &
 reader=$!
-full_queue "( dport = :$PGPORT_DB )" "$TEST_DIR/slow.started" ||
-	fail "foreshard kept reading the server while its client did not read"
+for _ in $(seq 1 200); do [ -e "$TEST_DIR/slow.started" ] && break; sleep 0.1; done
+[ -e "$TEST_DIR/slow.started" ] || fail "COPY TO through foreshard sent no row in 20 s"
+held=0
+held_queue "( dport = :$PGPORT_DB )" && held=1
+touch "$TEST_DIR/go"
+[ $held = 1 ] || fail "foreshard kept reading the server while its client did not read"
 wait "$reader"
 [ "$(cat "$TEST_DIR/slow.md5")" = "$(db -c "$copy_sql" | md5sum)" ] || fail "a slowly read COPY TO arrived different"
+rm "$TEST_DIR/go"
 
 echo "a server that reads slowly: foreshard stops reading the client instead of buffering"
-# 64 MB of COPY FROM STDIN while the server stops reading for 3 s: a trigger sleeps on one row
-# early in the stream.
-fsql -c "CREATE TABLE slow_in (k int, v text)" -c "CREATE FUNCTION nap() RETURNS trigger LANGUAGE plpgsql AS \$\$
-	BEGIN IF NEW.k = 1000 THEN PERFORM pg_sleep(3); END IF; RETURN NEW; END \$\$" \
+# 64 MB of COPY FROM STDIN while the server stops reading: a trigger waits on one row early in
+# the stream until table go has a row.
+fsql -c "CREATE TABLE slow_in (k int, v text)" -c "CREATE TABLE go ()" -c "CREATE FUNCTION nap() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN
+		IF NEW.k = 1000 THEN
+			WHILE NOT EXISTS (SELECT FROM go) LOOP PERFORM pg_sleep(0.05); END LOOP;
+		END IF;
+		RETURN NEW;
+	END \$\$" \
 	-c "CREATE TRIGGER nap BEFORE INSERT ON slow_in FOR EACH ROW EXECUTE FUNCTION nap()"
 seq 1 130000 | awk '{ printf "%d\t%0500d\n", $1, 0 }' | fsql -c "COPY slow_in FROM STDIN" &
 writer=$!
-full_queue "( sport = :$FS_PORT )" || fail "foreshard kept reading the client while its server did not read"
+stalled=0
+for _ in $(seq 1 200); do
+	[ "$(db -At -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE 'COPY slow_in%'")" = 1 ] && stalled=1 && break
+	sleep 0.1
+done
+held=0
+[ $stalled = 1 ] && held_queue "( sport = :$FS_PORT )" && held=1
+db -c "INSERT INTO go DEFAULT VALUES"
+[ $stalled = 1 ] || fail "the COPY FROM through foreshard did not reach row 1000 in 20 s"
+[ $held = 1 ] || fail "foreshard kept reading the client while its server did not read"
 wait "$writer" || fail "the slowly taken COPY FROM failed"
 [ "$(fsql -At -c 'SELECT count(*), count(DISTINCT k) FROM slow_in')" = "130000|130000" ] ||
 	fail "a slowly taken COPY FROM lost rows"
