@@ -5,22 +5,24 @@
  * DESIGN
  * Bytes flow through two splitters (proxy/frame.h). Client -> server, the relay inspects Query,
  * Parse, Bind, Execute, Sync, FunctionCall, Close, CopyDone and CopyFail: it classifies
- * statements with the worker's parser, decides whether a pause must hold them, and records each
- * statement in a small ring of "flights" in the order the server will answer. Server -> client, it inspects ReadyForQuery,
- * CommandComplete, PortalSuspended, EmptyQueryResponse and ErrorResponse to complete flights,
- * emit profile events and follow the transaction status. Everything else, authentication
- * included, passes through unread, so trust, password, md5 and SCRAM work unchanged. Each read is
- * scanned in place and what the scan passes leaves in one send, however many messages it holds.
- * Bytes are copied only when they must wait: an incomplete or held message into the side's input
- * buffer, and what the peer's socket cannot take at once into the bufferevent's output.
+ * statements with the worker's parser (proxy/stmts.h decodes them and keeps the session's
+ * prepared statements), decides whether a pause must hold them, and records each statement in a
+ * small ring of "flights" in the order the server will answer. Server -> client, it inspects
+ * ReadyForQuery, CommandComplete, PortalSuspended, EmptyQueryResponse and ErrorResponse to
+ * complete flights, emit profile events and follow the transaction status. Everything else,
+ * authentication included, passes through unread, so trust, password, md5 and SCRAM work
+ * unchanged. Each read is scanned in place and what the scan passes leaves in one send, however
+ * many messages it holds. Bytes are copied only when they must wait: an incomplete or held
+ * message into the side's input buffer, and what the peer's socket cannot take at once into the
+ * bufferevent's output.
  *
  * Reading: once the session is logged in, each plain socket is read through the connection's own
  * read event (cl_rd, sv_rd) with one recv into the worker's read buffer, relayed from there (no
  * allocation per read), and the bufferevent only writes. libevent's own socket read sizes every
  * read with ioctl(FIONREAD) and caps it at 4 KB: a system call more per message, and many reads
- * per large one. Before login the bufferevents
- * read as usual, so the server leg's connect timeout (a bufferevent timeout) keeps working; TLS
- * sockets always read through their bufferevent, which owns the TLS state.
+ * per large one. Before login the bufferevents read as usual, so the server leg's connect
+ * timeout (a bufferevent timeout) keeps working; TLS sockets always read through their
+ * bufferevent, which owns the TLS state.
  *
  * Pausing: a statement is held when it touches a paused table that the connection's open
  * transaction has not touched yet. Held bytes stay in the client's input buffer and reading
@@ -180,9 +182,7 @@ void proxy_conn_close(struct proxy_conn *c, const char *reason)
 		bufferevent_free(c->cl);
 	if (c->sv)
 		bufferevent_free(c->sv);
-	for (int i = 0; i < c->n_named; i++)
-		free(c->named[i].name);
-	free(c->named);
+	proxy_stmts_cleanup(&c->stmts);
 	free(c->startup);
 	proxy_tls_unref(c->tls);
 	free(c);
@@ -738,42 +738,6 @@ static void flight_complete(struct proxy_conn *c, const struct proxy_flight *f)
 
 /* ---- client -> server inspection ---- */
 
-static struct parser_prepared *find_prepared(struct proxy_conn *c, const char *name, bool create)
-{
-	if (!name[0])
-		return &c->unnamed;
-	for (int i = 0; i < c->n_named; i++) {
-		if (strcmp(c->named[i].name, name) == 0)
-			return &c->named[i].p;
-	}
-	if (!create)
-		return NULL;
-	if (c->n_named == c->cap_named) {
-		int cap = c->cap_named ? c->cap_named * 2 : 8;
-		struct proxy_prepared *n = realloc(c->named, (size_t)cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		c->named = n;
-		c->cap_named = cap;
-	}
-	c->named[c->n_named].name = strdup(name);
-	if (!c->named[c->n_named].name)
-		return NULL;
-	return &c->named[c->n_named++].p;
-}
-
-static void forget_prepared(struct proxy_conn *c, const char *name)
-{
-	for (int i = 0; i < c->n_named; i++) {
-		if (strcmp(c->named[i].name, name) == 0) {
-			free(c->named[i].name);
-			c->named[i] = c->named[--c->n_named];
-			return;
-		}
-	}
-}
-
 /* Marks the start of an extended-protocol batch for latency measurement. */
 static void batch_begin(struct proxy_conn *c)
 {
@@ -803,18 +767,6 @@ static void copy_in_end(struct proxy_conn *c)
 		if (last->kind == PROXY_FLIGHT_SYNC)
 			c->flight_count--;
 	}
-}
-
-static void bind_params(struct proxy_conn *c, struct proxy_reader *r, const char *stmt_name)
-{
-	const struct parser_prepared *prep = find_prepared(c, stmt_name, false);
-	struct proxy_bind_params bp;
-
-	c->portal.n_access = 0;
-	c->portal.template_id = 0;
-	if (!prep || !prep->parsed || !proxy_read_bind_params(r, &bp))
-		return;
-	parser_bind(c->w->parser, prep, bp.n, bp.vals, bp.lens, bp.formats, &c->portal);
 }
 
 /*
@@ -849,22 +801,19 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 	struct proxy_worker *w = c->w;
 	struct proxy_reader r;
 	struct proxy_flight *f;
-	struct parser_stmt st;
+	struct proxy_up_msg m;
 
-	proxy_reader_init(&r, msg + 5, len - 5);
-	switch (msg[0]) {
-	case 'Q': {
-		const char *sql = proxy_read_str(&r);
-
-		if (r.bad)
-			return PROXY_FRAME_CLOSE;
+	if (msg[0] == 'Q' || msg[0] == 'P' || msg[0] == 'B')
 		proxy_worker_refresh_catalog(w);
-		parser_query(w->parser, sql, strlen(sql), &st);
-		if (must_hold(c, &st)) {
+	if (!proxy_stmts_decode(&c->stmts, w->parser, msg, len, w->n_paused > 0, &m))
+		return PROXY_FRAME_CLOSE;
+	switch (msg[0]) {
+	case 'Q':
+		if (must_hold(c, &m.st)) {
 			proxy_worker_hold(w, c);
 			return PROXY_FRAME_HOLD;
 		}
-		touch_tables(c, &st);
+		touch_tables(c, &m.st);
 		c->pending_sync++;
 		c->copy_syncs = 0;
 		c->queries++;
@@ -873,61 +822,21 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 		if (f) {
 			f->start_us = fs_mono_us();
 			f->start_wall_us = fs_wall_us();
-			f->stmt = st;
+			f->stmt = m.st;
 		}
 		return PROXY_FRAME_FORWARD;
-	}
-	case 'P': {
-		const char *name = proxy_read_str(&r);
-		const char *sql = proxy_read_str(&r);
-		struct parser_prepared prep;
-		struct parser_prepared *slot;
-
-		if (r.bad)
-			return PROXY_FRAME_CLOSE;
-		proxy_worker_refresh_catalog(w);
-		parser_prepare(w->parser, sql, strlen(sql), &prep);
-		if (w->n_paused > 0) {
-			parser_bind(w->parser, &prep, 0, NULL, NULL, NULL, &st);
-			if (must_hold(c, &st)) {
-				proxy_worker_hold(w, c);
-				return PROXY_FRAME_HOLD;
-			}
-			/* parse analysis locks the tables: they belong to the transaction now */
-			touch_tables(c, &st);
-		}
-		batch_begin(c);
-		slot = find_prepared(c, name, true);
-		if (slot)
-			*slot = prep;
-		return PROXY_FRAME_FORWARD;
-	}
-	case 'B': {
-		const char *portal = proxy_read_str(&r);
-		const char *stmt = proxy_read_str(&r);
-
-		if (r.bad)
-			return PROXY_FRAME_CLOSE;
-		proxy_worker_refresh_catalog(w);
-		if (portal[0]) {
-			st.n_access = 0;
-		} else {
-			bind_params(c, &r, stmt);
-			st = c->portal;
-		}
-		if (must_hold(c, &st)) {
+	case 'P':
+	case 'B':
+		/* during a pause a Parse is judged by its tables: parse analysis locks them, and
+		 * they belong to the transaction from then on */
+		if (must_hold(c, &m.st)) {
 			proxy_worker_hold(w, c);
 			return PROXY_FRAME_HOLD;
 		}
-		touch_tables(c, &st);
+		touch_tables(c, &m.st);
 		batch_begin(c);
 		return PROXY_FRAME_FORWARD;
-	}
-	case 'E': {
-		const char *portal = proxy_read_str(&r);
-
-		if (r.bad)
-			return PROXY_FRAME_CLOSE;
+	case 'E':
 		batch_begin(c);
 		c->copy_syncs = 0;
 		c->queries++;
@@ -936,11 +845,10 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 		if (f) {
 			f->start_us = c->batch_start_us;
 			f->start_wall_us = fs_wall_us() - (fs_mono_us() - c->batch_start_us);
-			if (!portal[0])
-				f->stmt = c->portal;
+			if (!m.portal[0])
+				f->stmt = c->stmts.portal;
 		}
 		return PROXY_FRAME_FORWARD;
-	}
 	case 'S':
 	case 'F':
 		if (msg[0] == 'F' && must_hold(c, NULL)) {
@@ -960,17 +868,8 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 		if (!c->sasl_check)
 			return PROXY_FRAME_FORWARD;
 		c->sasl_check = false;
+		proxy_reader_init(&r, msg + 5, len - 5);
 		return check_channel_binding(c, &r);
-	case 'C': {
-		char kind = (char)proxy_read_u8(&r);
-		const char *name = proxy_read_str(&r);
-
-		if (r.bad)
-			return PROXY_FRAME_CLOSE;
-		if (kind == 'S' && name[0])
-			forget_prepared(c, name);
-		return PROXY_FRAME_FORWARD;
-	}
 	}
 	return PROXY_FRAME_FORWARD;
 }
@@ -1003,12 +902,8 @@ static void unread_up(void *ctx, unsigned char type)
 		flight_push(c, PROXY_FLIGHT_SYNC);
 		break;
 	case 'P':
-		c->unnamed.parsed = false; /* a named one keeps its old template: profiling only */
-		batch_begin(c);
-		break;
 	case 'B':
-		c->portal.n_access = 0;
-		c->portal.template_id = 0;
+		proxy_stmts_unread(&c->stmts, type);
 		batch_begin(c);
 		break;
 	}

@@ -19,6 +19,7 @@
 #include "parser/parser.h"
 #include "proxy/frame.h"
 #include "proxy/proxy.h"
+#include "proxy/stmts.h"
 #include "proxy/tls.h"
 
 #define PROXY_MAX_PAUSED 8            /* tables paused at once per worker */
@@ -94,12 +95,6 @@ struct proxy_flight {
 	struct parser_stmt stmt; /* what the parser found (QUERY, EXECUTE) */
 };
 
-/* A named prepared statement (the unnamed one lives in the connection itself). */
-struct proxy_prepared {
-	char *name; /* owned */
-	struct parser_prepared p;
-};
-
 struct proxy_worker;
 
 struct proxy_conn {
@@ -148,14 +143,10 @@ struct proxy_conn {
 	bool have_key;          /* the server sent BackendKeyData */
 	struct proxy_flight flights[PROXY_INFLIGHT]; /* ring of statements awaiting completion */
 	uint32_t flight_head, flight_count;
-	bool flights_lost;              /* overflowed: profiling resumes at the next idle point */
-	struct parser_prepared unnamed; /* the unnamed prepared statement */
-	struct proxy_prepared *named;   /* named prepared statements, owned */
-	int n_named, cap_named;
-	struct parser_stmt portal; /* the unnamed portal's statement; named portals are
-					    not profiled (they live only inside transactions) */
-	bool in_batch;             /* extended messages seen since the last Sync */
-	uint64_t batch_start_us;   /* monotonic, first message of the current batch */
+	bool flights_lost;        /* overflowed: profiling resumes at the next idle point */
+	struct proxy_stmts stmts; /* prepared statements and the unnamed portal */
+	bool in_batch;            /* extended messages seen since the last Sync */
+	uint64_t batch_start_us;  /* monotonic, first message of the current batch */
 	uint64_t batch_start_wall_us;
 };
 
