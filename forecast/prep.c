@@ -96,13 +96,14 @@ static double shape_at(const double *y, size_t n, size_t m, const double *smean,
 size_t forecast_prep_break(const double *y, size_t n, size_t m)
 {
 	size_t seasons = m > 1 ? n / m : 0, best_k = 0;
-	double best = BREAK_CORR, *smean;
+	double best = BREAK_CORR, *smean, *after;
 
 	if (seasons < BREAK_AFTER + 1 + BREAK_BEFORE)
 		return 0;
-	smean = malloc(seasons * sizeof(*smean));
+	smean = malloc((seasons + m) * sizeof(*smean));
 	if (!smean)
 		return 0; /* the whole history is fit, as it would be without a change */
+	after = smean + seasons;
 	for (size_t s = 0; s < seasons; s++) {
 		double acc = 0;
 
@@ -110,6 +111,10 @@ size_t forecast_prep_break(const double *y, size_t n, size_t m)
 			acc += y[n - (s + 1) * m + j];
 		smean[s] = acc / (double)m;
 	}
+	/* after[j]: the sum over the last k seasons of the value at phase j less its season's mean,
+	 * carried from one candidate k to the next */
+	for (size_t j = 0; j < m; j++)
+		after[j] = shape_at(y, n, m, smean, 0, BREAK_AFTER, j) * BREAK_AFTER;
 	/*
 	 * Season k, between the two compared, is left out: a change inside it would otherwise
 	 * weigh more in the 6 seasons before than in the k after, and the cut would keep it.
@@ -118,7 +123,7 @@ size_t forecast_prep_break(const double *y, size_t n, size_t m)
 		double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, va, vb, r;
 
 		for (size_t j = 0; j < m; j++) {
-			double a = shape_at(y, n, m, smean, 0, k, j);
+			double a = after[j] / (double)k;
 			double b = shape_at(y, n, m, smean, k + 1, k + 1 + BREAK_BEFORE, j);
 
 			sa += a;
@@ -126,6 +131,7 @@ size_t forecast_prep_break(const double *y, size_t n, size_t m)
 			saa += a * a;
 			sbb += b * b;
 			sab += a * b;
+			after[j] += y[n - (k + 1) * m + j] - smean[k];
 		}
 		va = saa - sa * sa / (double)m;
 		vb = sbb - sb * sb / (double)m;
