@@ -15,29 +15,22 @@ for f in "$build/foreshard" "$build/bench/fs-conns"; do
 	[ -x "$f" ] || { echo "conns: $f not built (cmake --build $build)" >&2; exit 2; }
 done
 
-tmp=$(mktemp -d /tmp/foreshard-conns.XXXXXX)
-chmod 755 "$tmp"
+scratch_setup /tmp/foreshard-conns.XXXXXX
 fs_pid=""
-cleanup() {
-	[ -n "$fs_pid" ] && kill -INT "$fs_pid" 2>/dev/null && wait "$fs_pid" 2>/dev/null || true
-	bash "$src/tools/pgtmp.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+pg_started=0
+stop_all() { end_process "$fs_pid" INT; }
+scratch_trap stop_all
 
 ulimit -n "$(ulimit -Hn)"
-pg_port=$(free_port)
-fs_port=$(free_port "$pg_port")
-ctl_port=$(free_port "$pg_port" "$fs_port")
-PGTMP_MAX_CONNECTIONS=$((n + 100)) bash "$src/tools/pgtmp.sh" start "$tmp/pg" "$pg_port" >/dev/null
+PGTMP_MAX_CONNECTIONS=$((n + 100)) start_scratch_pg >/dev/null
 "$build/foreshard" --set listen_port="$fs_port" --set server_port="$pg_port" \
-	--set control_dir="$tmp" --set control_port="$ctl_port" --set mode=observe \
+	--set control_dir="$ctldir" --set control_port="$ctl_port" --set mode=observe \
 	--set max_client_conn=$((n + 100)) --set log_level=warn \
 	--set manage_dsn="host=127.0.0.1 port=$pg_port dbname=foreshard user=foreshard" \
 	2>"$tmp/foreshard.log" &
 fs_pid=$!
 for _ in $(seq 1 100); do
-	psql -X -At -h "$tmp" -p "$ctl_port" foreshard -c 'SHOW STATS' >/dev/null 2>&1 && break
+	psql -X -At -h "$ctldir" -p "$ctl_port" foreshard -c 'SHOW STATS' >/dev/null 2>&1 && break
 	sleep 0.1
 done
 echo "conns: $n connections through foreshard (pid $fs_pid) to PostgreSQL on port $pg_port" >&2

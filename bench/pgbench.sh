@@ -45,14 +45,7 @@ say() { printf '%s\n' "bench: $*"; }
 
 source "$src/tools/shlib.sh"
 
-tmp=$(mktemp -d /tmp/foreshard-bench.XXXXXX)
-chmod 755 "$tmp" # PostgreSQL runs as the postgres user when we are root and must reach pg/
-pgdir=$tmp/pg
-ctldir=$tmp/ctl
-mkdir -p "$ctldir"
-pg_port=$(free_port)
-fs_port=$(free_port "$pg_port")
-ctl_port=$(free_port "$pg_port" "$fs_port")
+scratch_setup /tmp/foreshard-bench.XXXXXX
 fs_pid=""
 pg_started=0
 
@@ -60,36 +53,20 @@ console() {
 	PGCONNECT_TIMEOUT=3 timeout 10 psql -X -At -h "$ctldir" -p "$ctl_port" foreshard -c "$1" 2>&1
 }
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	fs_stop "$fs_pid" "$ctldir" "$ctl_port"
-	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_all() { fs_stop "$fs_pid" "$ctldir" "$ctl_port"; }
+scratch_trap stop_all
 
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port"
-bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
-pg_started=1
+start_scratch_pg
 say "pgbench -i -s $scale"
 pgbench_init "$pg_port" "$scale" "$tmp/init.log" || exit 2
 
 if [ "$direct_only" != 1 ]; then
-	cat >"$tmp/foreshard.conf" <<CONF
-# Written by bench/pgbench.sh: observe mode profiles and forecasts but never changes the schema.
-[foreshard]
-listen_addr = 127.0.0.1
-listen_port = $fs_port
-server_host = 127.0.0.1
-server_port = $pg_port
-control_dir = $ctldir
-control_port = $ctl_port
-log_level = warn
-manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
-mode = observe
-CONF
+	{
+		echo "# Written by bench/pgbench.sh: observe mode profiles and forecasts but never changes the schema."
+		fs_conf_base
+		printf '%s\n' "log_level = warn" "mode = observe"
+	} >"$tmp/foreshard.conf"
 	say "starting foreshard (observe mode) on 127.0.0.1:$fs_port"
 	"$daemon" -c "$tmp/foreshard.conf" >"$tmp/foreshard.log" 2>&1 &
 	fs_pid=$!

@@ -128,16 +128,10 @@ say() { printf '%s\n' "bench: $*" >&2; }
 
 source "$src/tools/shlib.sh"
 
-tmp=$(mktemp -d /tmp/foreshard-proxybench.XXXXXX)
-chmod 755 "$tmp" # PostgreSQL and PgBouncer run as postgres when we are root and must reach in
-pgdir=$tmp/pg
-ctldir=$tmp/ctl
+scratch_setup /tmp/foreshard-proxybench.XXXXXX # PgBouncer, too, runs as postgres when we are root
 pgbdir=$tmp/pgbouncer
 rundir=$tmp/runs
-mkdir -p "$ctldir" "$pgbdir" "$rundir"
-pg_port=$(free_port)
-fs_port=$(free_port "$pg_port")
-ctl_port=$(free_port "$pg_port" "$fs_port")
+mkdir -p "$pgbdir" "$rundir"
 pgb_port=$(free_port "$pg_port" "$fs_port" "$ctl_port")
 fwd_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port")
 base_port=$(free_port "$pg_port" "$fs_port" "$ctl_port" "$pgb_port" "$fwd_port")
@@ -168,17 +162,12 @@ stop_target() {
 	unset "pid[$name]"
 }
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
+stop_all() {
 	for t in baseline foreshard pgbouncer forwarder; do
 		stop_target "$t"
 	done
-	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_trap stop_all
 
 # Waits until a target answers SELECT 1 over TCP; exits if its process ends first (showing its
 # log) or it does not answer within 30 s.
@@ -187,8 +176,7 @@ wait_ready() {
 }
 
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port (socket in $pgdir)"
-bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
-pg_started=1
+start_scratch_pg
 say "pgbench -i -s $scale"
 pgbench_init "$pg_port" "$scale" "$tmp/init.log" || exit 2
 

@@ -40,47 +40,21 @@ say() { printf '%s\n' "bench: $*" >&2; }
 
 source "$src/tools/shlib.sh"
 
-tmp=$(mktemp -d /tmp/foreshard-relayprofile.XXXXXX)
-chmod 755 "$tmp"
-pgdir=$tmp/pg
-pg_port=$(free_port)
-fs_port=$(free_port "$pg_port")
-ctl_port=$(free_port "$pg_port" "$fs_port")
-mkdir -p "$tmp/ctl"
+scratch_setup /tmp/foreshard-relayprofile.XXXXXX
 vg_pid=""
 pg_started=0
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ -n "$vg_pid" ]; then
-		kill -KILL "$vg_pid" 2>/dev/null || true
-		wait "$vg_pid" 2>/dev/null || true
-	fi
-	finish_tmp "$tmp" "$keep" "$pgdir" "$pg_started"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_all() { end_process "$vg_pid" KILL; }
+scratch_trap stop_all
 
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port"
-bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
-pg_started=1
+start_scratch_pg
 pgbench_init "$pg_port" 10 "$tmp/init.log" || exit 2
-cat >"$tmp/foreshard.conf" <<CONF
-# Written by bench/relay_profile.sh: one worker, observe mode (profiles, never changes the schema).
-[foreshard]
-listen_addr = 127.0.0.1
-listen_port = $fs_port
-server_host = 127.0.0.1
-server_port = $pg_port
-workers = 1
-control_dir = $tmp/ctl
-control_port = $ctl_port
-log_level = warn
-manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
-mode = observe
-CONF
+{
+	echo "# Written by bench/relay_profile.sh: one worker, observe mode (profiles, never changes the schema)."
+	fs_conf_base
+	printf '%s\n' "workers = 1" "log_level = warn" "mode = observe"
+} >"$tmp/foreshard.conf"
 
 # Runs pgbench through foreshard with the given options; fails unless every transaction ran.
 load() {

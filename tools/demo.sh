@@ -132,10 +132,7 @@ print_json() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [ -n "$lg_pid" ]; then
-		kill -TERM "$lg_pid" 2>/dev/null || true
-		wait "$lg_pid" 2>/dev/null || true
-	fi
+	end_process "$lg_pid" TERM
 	if [ "$rc" -ne 0 ] && [ -s "$tmp/foreshard.log" ] && [ "$log_shown" -ne 1 ]; then
 		echo "demo: last lines of the foreshard log:"
 		tail -n 30 "$tmp/foreshard.log" | sed 's/^/    /'
@@ -145,23 +142,15 @@ cleanup() {
 	print_json
 	exit "$rc"
 }
-tmp=$(mktemp -d /tmp/foreshard-demo.XXXXXX)
+scratch_setup /tmp/foreshard-demo.XXXXXX
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-chmod 755 "$tmp" # PostgreSQL runs as the postgres user when we are root and must reach pg/
-pgdir=$tmp/pg
-ctldir=$tmp/ctl
-mkdir -p "$ctldir"
-pg_port=$(free_port)
-fs_port=$(free_port "$pg_port")
-ctl_port=$(free_port "$pg_port" "$fs_port")
 pg_dsn="host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable"
 fs_dsn="host=127.0.0.1 port=$fs_port user=foreshard dbname=foreshard sslmode=disable"
 
 # --- 1. PostgreSQL and the table ------------------------------------------------------------
 say "starting a throwaway PostgreSQL 15 on 127.0.0.1:$pg_port ($pgdir)"
-bash "$src/tools/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
-pg_started=1
+start_scratch_pg
 say "creating public.events ($partitions range partitions over [0, $keys)) and public.events_mirror"
 "$loadgen" --dsn "$pg_dsn" --setup --keys "$keys" --rows "$rows" --partitions "$partitions" \
 	2>&1 | sed 's/^/    /'
@@ -175,21 +164,17 @@ if [ "$direct" = 1 ]; then
 	lg_dsn=$pg_dsn
 else
 	conf=$tmp/foreshard.conf
-	cat >"$conf" <<CONF
+	{
+		cat <<HEAD
 # Written by tools/demo.sh. One window per second, one season per load cycle (${cycle} s), a
 # horizon of 0.4 cycle (see the demo's comments for why). split_threshold_rps lies between the
 # background load of one partition ($((base_rps / partitions)) req/s) and the hot peak ($peak_rps req/s).
 # The hysteresis outlasts the demo, so that exactly one split happens; cleanup_grace_s keeps
 # the old partition 30 s after the cutover.
-[foreshard]
-listen_addr = 127.0.0.1
-listen_port = $fs_port
-server_host = 127.0.0.1
-server_port = $pg_port
-control_dir = $ctldir
-control_port = $ctl_port
+HEAD
+		fs_conf_base
+		cat <<CONF
 log_level = info
-manage_dsn = '$pg_dsn'
 tables = public.events
 mode = auto
 window_ms = 1000
@@ -200,6 +185,7 @@ split_threshold_rps = $threshold_rps
 hysteresis_s = 3600
 cleanup_grace_s = 30
 CONF
+	} >"$conf"
 	say "starting foreshard in auto mode on 127.0.0.1:$fs_port (console: psql -h $ctldir -p $ctl_port foreshard)"
 	"$daemon" -c "$conf" >"$tmp/foreshard.log" 2>&1 &
 	fs_pid=$!

@@ -18,6 +18,65 @@ free_port() {
 	return 1
 }
 
+# The scratch directory of the demo or a benchmark and its ports: makes tmp from the mktemp
+# template TEMPLATE, readable by the postgres user (which runs PostgreSQL when we are root), with
+# ctl/ in it, and sets pgdir=$tmp/pg, ctldir=$tmp/ctl and three free ports pg_port, fs_port and
+# ctl_port (PostgreSQL, foreshard, its console).
+#   scratch_setup TEMPLATE
+# shellcheck disable=SC2034 # the variables are the caller's
+scratch_setup() {
+	tmp=$(mktemp -d "$1")
+	chmod 755 "$tmp"
+	pgdir=$tmp/pg
+	ctldir=$tmp/ctl
+	mkdir -p "$ctldir"
+	pg_port=$(free_port)
+	fs_port=$(free_port "$pg_port")
+	ctl_port=$(free_port "$pg_port" "$fs_port")
+}
+
+# Starts the throwaway PostgreSQL 15 of scratch_setup (in $pgdir, on 127.0.0.1:$pg_port) and sets
+# pg_started=1 for finish_tmp; exits the script with status 2 when it does not start.
+# shellcheck disable=SC2034 # pg_started is the caller's
+start_scratch_pg() {
+	bash "$(dirname "${BASH_SOURCE[0]}")/pgtmp.sh" start "$pgdir" "$pg_port" || exit 2
+	pg_started=1
+}
+
+# Installs a scratch script's exit trap: on exit, or on SIGINT or SIGTERM (status 130), it runs
+# the caller's function STOP (which stops what the script started), then finish_tmp on $tmp,
+# $keep (0 when unset), $pgdir and $pg_started, and exits with the script's status.
+#   scratch_trap STOP
+scratch_trap() {
+	scratch_stop=$1
+	trap scratch_exit EXIT
+	trap 'exit 130' INT TERM
+}
+
+scratch_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	"$scratch_stop"
+	finish_tmp "$tmp" "${keep:-0}" "$pgdir" "$pg_started"
+	exit "$rc"
+}
+
+# The lines every scratch configuration of foreshard starts with: listening on fs_port in front
+# of the scratch PostgreSQL, its console in ctldir on ctl_port, managing through the superuser
+# foreshard. A script appends its own settings.
+fs_conf_base() {
+	cat <<CONF
+[foreshard]
+listen_addr = 127.0.0.1
+listen_port = $fs_port
+server_host = 127.0.0.1
+server_port = $pg_port
+control_dir = $ctldir
+control_port = $ctl_port
+manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
+CONF
+}
+
 # Runs CMD (with its arguments) every 0.2 s until it succeeds, for at most TRIES tries, while the
 # process PID started by this shell lives. Fails, saying why on stderr, when the process exits
 # first (its log LOG is shown; the process is named after the log file) or the tries run out.
@@ -73,6 +132,14 @@ fs_stop() {
 		fi
 	fi
 	wait "$pid" 2>/dev/null || true
+}
+
+# Sends SIGNAL to process PID (started by this shell) and reaps it; nothing when PID is empty.
+#   end_process PID SIGNAL
+end_process() {
+	[ -n "$1" ] || return 0
+	kill -"$2" "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
 }
 
 # Succeeds once process PID is gone, checking every 0.2 s for at most TRIES checks.
