@@ -27,7 +27,9 @@
 # after each of its runs and divided by the transactions pgbench completed: microseconds of proxy
 # CPU per transaction. Unlike tps on a shared 2-core machine, where the proxy competes with
 # PostgreSQL and pgbench for the cores, this is the proxy's own cost, and it varies little from
-# run to run. (Ticks are 10 ms; a 15 s run gives the proxy hundreds of them.)
+# run to run. (Ticks are 10 ms; a 15 s run gives the proxy hundreds of them.) The user-space
+# part of it is reported as well: the kernel's share (the sockets) is about the same for every
+# proxy, so what a proxy's own code costs shows there.
 #
 # Prints a table per run, a table of ratios per configuration (foreshard tps divided by that of
 # PgBouncer, of direct and of the forwarder, >1 = foreshard faster) and, as its last line, one
@@ -35,9 +37,10 @@
 #   {"bench": "proxy", "upstream", "duration_s", "rounds", "scale", "pgbench_threads", "workers",
 #    "cores", "results": [{"workload", "clients",
 #       "direct": {"tps": [per round], "avg_ms": [...], "p99_ms": [...], "cpu_us_tx": [...],
-#                  "tps_mean", "avg_ms_mean", "p99_ms_mean", "cpu_us_tx_mean"},
+#                  "user_us_tx": [...], "tps_mean", "avg_ms_mean", "p99_ms_mean",
+#                  "cpu_us_tx_mean", "user_us_tx_mean"},
 #       "forwarder": {...}, "pgbouncer": {...}, "foreshard": {...}, "fs_pgbouncer", "fs_direct",
-#       "fs_forwarder", "cpu_fs_pgbouncer"}, ...],
+#       "fs_forwarder", "cpu_fs_pgbouncer", "user_fs_pgbouncer"}, ...],
 #    "geomean_fs_pgbouncer", "geomean_fs_direct", "geomean_fs_forwarder"}
 # (with BENCH_BASELINE also "baseline": {...}, "fs_baseline" and "geomean_fs_baseline").
 # The geometric means are over the configurations. A full run with the defaults takes about
@@ -265,17 +268,18 @@ latency() {
 		     }'
 }
 
-# CPU time of process $1 so far, user + system over all its threads, in clock ticks.
+# CPU time of process $1 so far, over all its threads, in clock ticks: "user system".
 cpu_ticks() {
 	# the command name in field 2 is parenthesised and may hold spaces: cut up to ") "
-	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'
 }
 clk_tck=$(getconf CLK_TCK)
 
-# Runs one pgbench; prints "tps avg_ms p99_ms cpu_us_per_tx" (the last "null" for direct).
+# Runs one pgbench; prints "tps avg_ms p99_ms cpu_us_per_tx user_us_per_tx" (the last two
+# "null" for direct).
 run_pgbench() {
 	local target=$1 workload=$2 clients=$3 name=$4 j=$threads tps failed stats txs cpu0=""
-	local cpu="null"
+	local cpu="null null"
 	local out=$rundir/$name.out logdir=$rundir/$name.tx
 	local -a mode
 	case "$workload" in
@@ -306,7 +310,8 @@ run_pgbench() {
 	txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
 	if [ -n "$cpu0" ] && [ "${txs:-0}" -gt 0 ]; then
 		cpu=$(awk -v t0="$cpu0" -v t1="$(cpu_ticks "${pid[$target]}")" -v hz="$clk_tck" -v n="$txs" \
-			'BEGIN { printf "%.2f", (t1 - t0) * 1e6 / hz / n }')
+			'BEGIN { split(t0, a, " "); split(t1, b, " "); us = 1e6 / hz / n
+				 printf "%.2f %.2f", (b[1] + b[2] - a[1] - a[2]) * us, (b[1] - a[1]) * us }')
 	fi
 	stats=$(latency "$logdir"/tx.*)
 	rm -rf "$logdir"
@@ -314,7 +319,7 @@ run_pgbench() {
 }
 
 # Results, keyed "workload/clients/target": space-separated values, one per round.
-declare -A r_tps=() r_avg=() r_p99=() r_cpu=()
+declare -A r_tps=() r_avg=() r_p99=() r_cpu=() r_usr=()
 nclients=$(wc -w <<<"$clients_list")
 nruns=$((nworkloads * nclients * ${#targets[@]} * rounds))
 say "$nruns runs of ${duration}s, about $((nruns * (duration + 2) / 60 + 1)) minutes"
@@ -327,11 +332,12 @@ for w in $workloads; do
 				key=$w/$c/$t
 				say "$w, $c clients, round $r/$rounds: $t"
 				res=$(run_pgbench "$t" "$w" "$c" "$w-c$c-r$r-$t") || exit 1
-				read -r tps avg p99 cpu <<<"$res"
+				read -r tps avg p99 cpu usr <<<"$res"
 				r_tps[$key]="${r_tps[$key]:-} $tps"
 				r_avg[$key]="${r_avg[$key]:-} $avg"
 				r_p99[$key]="${r_p99[$key]:-} $p99"
 				r_cpu[$key]="${r_cpu[$key]:-} $cpu"
+				r_usr[$key]="${r_usr[$key]:-} $usr"
 				for d in "${targets[@]:1}"; do
 					kill -0 "${pid[$d]}" 2>/dev/null || { say "$d died during the run"; exit 1; }
 				done
@@ -359,14 +365,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || b =
 join() { awk -v l="$1" 'BEGIN { m = split(l, v, " "); for (i = 1; i <= m; i++) printf "%s%s", (i > 1 ? "," : ""), v[i] }'; }
 
 echo
-printf '%-16s %7s  %-10s %12s %10s %10s %10s\n' workload clients target tps avg_ms p99_ms cpu_us/tx
+printf '%-16s %7s  %-10s %12s %10s %10s %10s %11s\n' workload clients target tps avg_ms p99_ms cpu_us/tx \
+	user_us/tx
 for w in $workloads; do
 	for c in $clients_list; do
 		for t in "${targets[@]}"; do
 			key=$w/$c/$t
-			printf '%-16s %7s  %-10s %12.1f %10s %10s %10s\n' "$w" "$c" "$t" \
+			printf '%-16s %7s  %-10s %12.1f %10s %10s %10s %11s\n' "$w" "$c" "$t" \
 				"$(mean "${r_tps[$key]}")" "$(mean "${r_avg[$key]}")" "$(mean "${r_p99[$key]}")" \
-				"$(mean "${r_cpu[$key]}")"
+				"$(mean "${r_cpu[$key]}")" "$(mean "${r_usr[$key]}")"
 		done
 	done
 done
@@ -374,7 +381,7 @@ echo
 peers=(pgbouncer direct forwarder)
 [ -z "$baseline_daemon" ] || peers+=(baseline)
 printf '%-16s %7s ' workload clients
-printf ' %14s' "${peers[@]/#/fs/}" 'p99 fs/pgb' 'cpu fs/pgb'
+printf ' %14s' "${peers[@]/#/fs/}" 'p99 fs/pgb' 'cpu fs/pgb' 'user fs/pgb'
 printf '\n'
 results=""
 declare -A logsum=() rat=()
@@ -393,20 +400,21 @@ for w in $workloads; do
 		nratio=$((nratio + 1))
 		p99r=$(ratio "$(mean "${r_p99[$w/$c/foreshard]}")" "$(mean "${r_p99[$w/$c/pgbouncer]}")")
 		cpur=$(ratio "$(mean "${r_cpu[$w/$c/foreshard]}")" "$(mean "${r_cpu[$w/$c/pgbouncer]}")")
+		usrr=$(ratio "$(mean "${r_usr[$w/$c/foreshard]}")" "$(mean "${r_usr[$w/$c/pgbouncer]}")")
 		printf '%-16s %7s ' "$w" "$c"
 		for t in "${peers[@]}"; do
 			printf ' %14s' "${rat[$t]}"
 		done
-		printf ' %14s %14s\n' "$p99r" "$cpur"
+		printf ' %14s %14s %14s\n' "$p99r" "$cpur" "$usrr"
 		entry="{\"workload\": \"$w\", \"clients\": $c"
 		for t in "${targets[@]}"; do
 			key=$w/$c/$t
-			entry+=", \"$t\": {\"tps\": [$(join "${r_tps[$key]}")], \"avg_ms\": [$(join "${r_avg[$key]}")], \"p99_ms\": [$(join "${r_p99[$key]}")], \"cpu_us_tx\": [$(join "${r_cpu[$key]}")], \"tps_mean\": $(mean "${r_tps[$key]}"), \"avg_ms_mean\": $(mean "${r_avg[$key]}"), \"p99_ms_mean\": $(mean "${r_p99[$key]}"), \"cpu_us_tx_mean\": $(mean "${r_cpu[$key]}")}"
+			entry+=", \"$t\": {\"tps\": [$(join "${r_tps[$key]}")], \"avg_ms\": [$(join "${r_avg[$key]}")], \"p99_ms\": [$(join "${r_p99[$key]}")], \"cpu_us_tx\": [$(join "${r_cpu[$key]}")], \"user_us_tx\": [$(join "${r_usr[$key]}")], \"tps_mean\": $(mean "${r_tps[$key]}"), \"avg_ms_mean\": $(mean "${r_avg[$key]}"), \"p99_ms_mean\": $(mean "${r_p99[$key]}"), \"cpu_us_tx_mean\": $(mean "${r_cpu[$key]}"), \"user_us_tx_mean\": $(mean "${r_usr[$key]}")}"
 		done
 		for t in "${peers[@]}"; do
 			entry+=", \"fs_$t\": ${rat[$t]}"
 		done
-		entry+=", \"cpu_fs_pgbouncer\": $cpur}"
+		entry+=", \"cpu_fs_pgbouncer\": $cpur, \"user_fs_pgbouncer\": $usrr}"
 		results+="${results:+, }$entry"
 	done
 done
