@@ -1,12 +1,10 @@
+#pragma once
 /*
  * What one client session has prepared, as far as profiling needs it (the unnamed statement, the
  * named ones, and the statement the unnamed portal runs), and the decoding of the frontend
  * messages that make or use them: Query, Parse, Bind, Execute and Close. The proxy's connections
  * (conn.c) act on what it decodes; the frontend fuzz target runs the same code.
  */
-#ifndef FS_PROXY_STMTS_H
-#define FS_PROXY_STMTS_H
-
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,5 +54,3 @@ void proxy_stmts_unread(struct proxy_stmts *s, unsigned char type);
 
 /* Frees what s owns and leaves it empty. */
 void proxy_stmts_cleanup(struct proxy_stmts *s);
-
-#endif
