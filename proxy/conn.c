@@ -795,11 +795,11 @@ static enum proxy_frame_verdict check_channel_binding(struct proxy_conn *c, stru
 	return PROXY_FRAME_CLOSE;
 }
 
-static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len)
+/* Query, Parse, Bind, Execute, Close: the messages that make, use or forget statements. */
+static enum proxy_frame_verdict inspect_stmt(struct proxy_conn *c, const unsigned char *msg,
+                                             uint32_t len)
 {
-	struct proxy_conn *c = ctx;
 	struct proxy_worker *w = c->w;
-	struct proxy_reader r;
 	struct proxy_flight *f;
 	struct proxy_up_msg m;
 
@@ -809,11 +809,11 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 		return PROXY_FRAME_CLOSE;
 	switch (msg[0]) {
 	case 'Q':
-		if (must_hold(c, &m.st)) {
+		if (must_hold(c, m.st)) {
 			proxy_worker_hold(w, c);
 			return PROXY_FRAME_HOLD;
 		}
-		touch_tables(c, &m.st);
+		touch_tables(c, m.st);
 		c->pending_sync++;
 		c->copy_syncs = 0;
 		c->queries++;
@@ -822,20 +822,20 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 		if (f) {
 			f->start_us = fs_mono_us();
 			f->start_wall_us = fs_wall_us();
-			f->stmt = m.st;
+			f->stmt = *m.st;
 		}
-		return PROXY_FRAME_FORWARD;
+		break;
 	case 'P':
 	case 'B':
 		/* during a pause a Parse is judged by its tables: parse analysis locks them, and
 		 * they belong to the transaction from then on */
-		if (must_hold(c, &m.st)) {
+		if (must_hold(c, m.st)) {
 			proxy_worker_hold(w, c);
 			return PROXY_FRAME_HOLD;
 		}
-		touch_tables(c, &m.st);
+		touch_tables(c, m.st);
 		batch_begin(c);
-		return PROXY_FRAME_FORWARD;
+		break;
 	case 'E':
 		batch_begin(c);
 		c->copy_syncs = 0;
@@ -848,7 +848,24 @@ static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32
 			if (!m.portal[0])
 				f->stmt = c->stmts.portal;
 		}
-		return PROXY_FRAME_FORWARD;
+		break;
+	}
+	return PROXY_FRAME_FORWARD;
+}
+
+static enum proxy_frame_verdict inspect_up(void *ctx, unsigned char *msg, uint32_t len)
+{
+	struct proxy_conn *c = ctx;
+	struct proxy_worker *w = c->w;
+	struct proxy_reader r;
+
+	switch (msg[0]) {
+	case 'Q':
+	case 'P':
+	case 'B':
+	case 'E':
+	case 'C':
+		return inspect_stmt(c, msg, len);
 	case 'S':
 	case 'F':
 		if (msg[0] == 'F' && must_hold(c, NULL)) {

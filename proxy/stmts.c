@@ -67,9 +67,10 @@ bool proxy_stmts_decode(struct proxy_stmts *s, struct parser *p, const unsigned 
 {
 	struct proxy_reader r;
 
+	static const struct parser_stmt no_stmt;
+
 	m->portal = "";
-	m->st.n_access = 0;
-	m->st.template_id = 0;
+	m->st = &no_stmt;
 	proxy_reader_init(&r, msg + 5, len - 5);
 	switch (msg[0]) {
 	case 'Q': {
@@ -77,7 +78,8 @@ bool proxy_stmts_decode(struct proxy_stmts *s, struct parser *p, const unsigned 
 
 		if (r.bad)
 			return false;
-		parser_query(p, sql, strlen(sql), &m->st);
+		parser_query(p, sql, strlen(sql), &m->own);
+		m->st = &m->own;
 		return true;
 	}
 	case 'P': {
@@ -88,8 +90,10 @@ bool proxy_stmts_decode(struct proxy_stmts *s, struct parser *p, const unsigned 
 		if (r.bad)
 			return false;
 		parser_prepare(p, sql, strlen(sql), &prep);
-		if (bind_parse)
-			parser_bind(p, &prep, 0, NULL, NULL, NULL, &m->st);
+		if (bind_parse) {
+			parser_bind(p, &prep, 0, NULL, NULL, NULL, &m->own);
+			m->st = &m->own;
+		}
 		/* out of memory for a name: that statement is not profiled */
 		slot = find_prepared(s, name, true);
 		if (slot)
@@ -105,7 +109,7 @@ bool proxy_stmts_decode(struct proxy_stmts *s, struct parser *p, const unsigned 
 			return false;
 		if (!m->portal[0]) {
 			bind_portal(s, p, &r, stmt);
-			m->st = s->portal;
+			m->st = &s->portal;
 		}
 		return true;
 	}

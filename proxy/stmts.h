@@ -28,10 +28,12 @@ struct proxy_stmts {
 /* One decoded frontend message. */
 struct proxy_up_msg {
 	const char *portal; /* Bind, Execute: the portal's name (inside the message) */
-	/* Query: the statement. Bind: the unnamed portal's statement (nothing for a named portal).
-	 * Parse with bind_parse: the statement bound without values, for a pause to judge.
-	 * n_access 0 otherwise. */
-	struct parser_stmt st;
+	/* Query: the statement. Bind: the unnamed portal's statement (no tables for a named
+	 * portal). Parse with bind_parse: the statement bound without values, for a pause to judge.
+	 * A statement without tables otherwise. Points into own or into the session: valid until
+	 * the next message is decoded. */
+	const struct parser_stmt *st;
+	struct parser_stmt own; /* Query, Parse: where st points */
 };
 
 /*

@@ -18,7 +18,8 @@
 struct session {
 	struct parser *parser; /* one per input, so that a crash reproduces */
 	struct proxy_stmts stmts;
-	unsigned n; /* messages decoded: every other Parse is also bound, as during a pause */
+	unsigned
+	        n; /* messages decoded; every second one as during a pause (a Parse is bound then) */
 };
 
 static enum proxy_frame_verdict decode(void *ctx, const unsigned char *msg, uint32_t len)

@@ -149,7 +149,7 @@ Test(stmts, a_query_is_classified)
 	begin('Q');
 	add_str("SELECT * FROM events WHERE id = 17");
 	decode_ok(end(), false, &m);
-	assert_point(&m.st, 17);
+	assert_point(m.st, 17);
 	cr_assert_eq(s.n_named, 0);
 }
 
@@ -158,10 +158,10 @@ Test(stmts, bind_of_the_unnamed_portal_uses_the_named_statement_and_its_values)
 	struct proxy_up_msg m;
 
 	decode_ok(parse_msg("get", "SELECT * FROM events WHERE id = $1"), false, &m);
-	cr_assert_eq(m.st.n_access, 0, "a Parse outside a pause is not bound");
+	cr_assert_eq(m.st->n_access, 0, "a Parse outside a pause is not bound");
 	cr_assert_eq(s.n_named, 1);
 	decode_ok(bind_msg("", "get", "42"), false, &m);
-	assert_point(&m.st, 42);
+	assert_point(m.st, 42);
 	assert_point(&s.portal, 42);
 	cr_assert_str_eq(m.portal, "");
 	decode_ok(bind_msg("", "get", "43"), false, &m);
@@ -184,10 +184,10 @@ Test(stmts, a_named_portal_and_an_unknown_statement_are_not_profiled)
 	assert_point(&s.portal, 5);
 	decode_ok(bind_msg("cur", "", "6"), false, &m);
 	cr_assert_str_eq(m.portal, "cur");
-	cr_assert_eq(m.st.n_access, 0);
+	cr_assert_eq(m.st->n_access, 0);
 	assert_point(&s.portal, 5); /* the unnamed portal is unchanged */
 	decode_ok(bind_msg("", "nosuch", "7"), false, &m);
-	cr_assert_eq(m.st.n_access, 0);
+	cr_assert_eq(m.st->n_access, 0);
 	cr_assert_eq(s.portal.n_access, 0);
 }
 
@@ -196,8 +196,8 @@ Test(stmts, a_parse_during_a_pause_is_bound_without_values)
 	struct proxy_up_msg m;
 
 	decode_ok(parse_msg("p", "UPDATE events SET v = 1 WHERE id = $1"), true, &m);
-	cr_assert_eq(m.st.n_access, 1, "the tables of a Parse are known before its values");
-	cr_assert_eq(m.st.access[0].table_id, EVENTS);
+	cr_assert_eq(m.st->n_access, 1, "the tables of a Parse are known before its values");
+	cr_assert_eq(m.st->access[0].table_id, EVENTS);
 }
 
 Test(stmts, decoding_a_message_again_changes_nothing_more)
@@ -228,12 +228,12 @@ Test(stmts, close_forgets_a_statement_and_names_are_reused)
 	decode_ok(close_msg('S', "s3"), false, &m);
 	cr_assert_eq(s.n_named, 19);
 	decode_ok(bind_msg("", "s3", "1"), false, &m);
-	cr_assert_eq(m.st.n_access, 0, "a closed statement must not be bound");
+	cr_assert_eq(m.st->n_access, 0, "a closed statement must not be bound");
 	decode_ok(close_msg('P', "s4"), false, &m); /* a portal: statements stay */
 	decode_ok(close_msg('S', ""), false, &m);   /* the unnamed one is never stored by name */
 	cr_assert_eq(s.n_named, 19);
 	decode_ok(bind_msg("", "s19", "8"), false, &m);
-	assert_point(&m.st, 8);
+	assert_point(m.st, 8);
 }
 
 Test(stmts, an_unread_parse_or_bind_forgets_what_it_replaced)
@@ -246,7 +246,7 @@ Test(stmts, an_unread_parse_or_bind_forgets_what_it_replaced)
 	cr_assert_eq(s.portal.n_access, 0);
 	proxy_stmts_unread(&s, 'P');
 	decode_ok(bind_msg("", "", "4"), false, &m);
-	cr_assert_eq(m.st.n_access, 0, "an unnamed statement replaced unseen must not be bound");
+	cr_assert_eq(m.st->n_access, 0, "an unnamed statement replaced unseen must not be bound");
 }
 
 Test(stmts, malformed_messages_are_refused)
@@ -268,9 +268,9 @@ Test(stmts, malformed_messages_are_refused)
 	add_i16(1);
 	add_i32(100);
 	decode_ok(end(), false, &m);
-	cr_assert_eq(m.st.n_access, 0);
+	cr_assert_eq(m.st->n_access, 0);
 	begin('S'); /* not a statement message: nothing to decode */
 	decode_ok(end(), false, &m);
-	cr_assert_eq(m.st.n_access, 0);
+	cr_assert_eq(m.st->n_access, 0);
 	cr_assert_eq(s.n_named, 0);
 }
