@@ -2,31 +2,39 @@
  * The parser's lexer (see lexer.h): one pass over the query text that records where its
  * constants are and hashes the rest. The shape hash covers the token sequence with each
  * constant replaced by a placeholder byte for its class (number, negative number, string, bit
- * string), unquoted words folded to lower case, and one separator byte after every token, so
- * white space, comments and the constants' values never change it. Bytes are gathered eight at
- * a time and mixed by multiplication, which keeps the pass at a few cycles per byte. Token rules follow PostgreSQL 15's scan.l: nested
- * block comments, operator runs cut before a comment and stripped of a trailing + or -, string
- * continuation across a newline, dollar quotes, E'' escapes and $n parameters.
+ * string) and unquoted words folded to lower case, so white space, comments and the constants'
+ * values never change it. Each token is hashed as a whole: its bytes eight at a time (a word
+ * folded to lower case eight at a time too), then its length, each mixed in by one
+ * multiplication. The length keeps the token sequence recoverable from what is hashed, so only
+ * a collision of the hash itself can make two shapes share one. This runs on every statement
+ * the proxy relays; byte-at-a-time hashing cost three times as many instructions.
+ * Token rules follow PostgreSQL 15's scan.l: nested block comments, operator runs cut before a
+ * comment and stripped of a trailing + or -, string continuation across a newline, dollar
+ * quotes, E'' escapes and $n parameters.
  */
 #include "parser/lexer.h"
 #include "parser/hex.h"
 
+#include <endian.h>
 #include <string.h>
 #include <strings.h>
 
 #define HASH_SEED UINT64_C(0xcbf29ce484222325)
 #define HASH_MUL UINT64_C(0x9e3779b97f4a7c15)
 
-/* Bytes hashed in place of a token. */
+/* One-byte tokens hashed in place of a constant or to mark a text apart; no text token is one of
+ * these bytes. */
 enum {
-	HASH_SEP = 0x00,      /* after every token */
 	HASH_NUMBER = 0x01,   /* a numeric constant */
 	HASH_STRING = 0x02,   /* a character string constant of any quoting */
 	HASH_BITS = 0x03,     /* a bit string constant */
-	HASH_OPEN = 0x04,     /* a quote or comment left open, or junk after a number: that text
-			       never parses, and must not share a shape with its valid twin */
+	HASH_OPEN = 0x04,     /* a quote or comment left open: that text never parses, and must
+			       not share a shape with its valid twin */
 	HASH_NEG = 0x05,      /* a number with a folded unary minus (see lex_number) */
 	HASH_NATIONAL = 0x06, /* the N of N'...' */
+	HASH_JUNK = 0x07,     /* a word right after a number or parameter: never parses either;
+			       apart from HASH_OPEN so that where the text breaks stays in the
+			       shape */
 };
 
 /* What the previous token was, to tell a unary minus (part of a constant) from a binary one. */
@@ -41,9 +49,8 @@ struct lex {
 	const unsigned char *s;    /* start of the text */
 	const unsigned char *end;  /* one past its last byte */
 	const unsigned char *p;    /* next byte to read */
-	uint64_t h;                /* running hash of whole 8-byte words */
-	uint64_t acc;              /* bytes since the last whole word */
-	uint32_t n;                /* bytes hashed */
+	uint64_t h;                /* running hash */
+	uint32_t n;                /* bytes hashed, plus one per token */
 	enum prev_tok prev;        /* class of the previous token */
 	const unsigned char *word; /* the previous word, when prev is PREV_WORD */
 	size_t word_len;           /* its length */
@@ -129,20 +136,71 @@ static unsigned char lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
-static inline void hash_byte(struct lex *l, unsigned char b)
+static inline void mix(struct lex *l, uint64_t w)
 {
-	l->acc = l->acc << 8 | b;
-	if ((++l->n & 7) == 0) {
-		l->h = (l->h ^ l->acc) * HASH_MUL;
-		l->h ^= l->h >> 32;
-		l->acc = 0;
-	}
+	l->h = (l->h ^ w) * HASH_MUL;
+	l->h ^= l->h >> 32;
 }
 
-/* The final hash: the partial word and the length folded in, then bits spread (fmix64). */
+/* Bytes in 0x41..0x5a ('A'..'Z') of w plus 0x20, eight at a time; others, bytes >= 0x80 among
+ * them, unchanged (PostgreSQL folds only ASCII letters of identifiers in a multi-byte
+ * encoding). Adding 0x3f and 0x25 to a byte's low seven bits sets its top bit exactly when those
+ * bits are at least 'A' and at least 'Z' + 1, and never carries into the next byte. */
+static inline uint64_t ascii_lower8(uint64_t w)
+{
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f), top = UINT64_C(0x8080808080808080);
+	uint64_t b = w & low7;
+	uint64_t upper =
+	        (b + UINT64_C(0x3f3f3f3f3f3f3f3f)) & ~(b + UINT64_C(0x2525252525252525)) & ~w & top;
+
+	return w | upper >> 2;
+}
+
+/* The n (1 to 8) bytes at b as one word, first byte lowest, the rest zero. Reads 8 bytes when
+ * they lie inside the text. */
+static inline uint64_t load_word(const struct lex *l, const unsigned char *b, size_t n)
+{
+	uint64_t w = 0;
+
+	if ((size_t)(l->end - b) >= 8) {
+		memcpy(&w, b, 8);
+		w = le64toh(w);
+		return n == 8 ? w : w & ((UINT64_C(1) << (8 * n)) - 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)b[i] << (8 * i);
+	return w;
+}
+
+/* Hashes the n bytes at b (n > 0) as one token, folded to lower case when fold. */
+static inline void hash_token(struct lex *l, const unsigned char *b, size_t n, bool fold)
+{
+	size_t i = 0;
+
+	for (; n - i > 8; i += 8) {
+		uint64_t w = load_word(l, b + i, 8);
+
+		mix(l, fold ? ascii_lower8(w) : w);
+	}
+	uint64_t w = load_word(l, b + i, n - i);
+
+	mix(l, fold ? ascii_lower8(w) : w);
+	mix(l, n);
+	l->n += (uint32_t)n + 1;
+}
+
+/* Hashes one of the HASH_ bytes as a token. */
+static inline void hash_mark(struct lex *l, unsigned char mark)
+{
+	mix(l, mark);
+	mix(l, 1);
+	l->n += 2;
+}
+
+/* The final hash: the length folded in, then bits spread (fmix64). */
 static uint64_t hash_final(const struct lex *l)
 {
-	uint64_t h = (l->h ^ l->acc ^ ((uint64_t)l->n << 56)) * HASH_MUL;
+	uint64_t h = (l->h ^ ((uint64_t)l->n << 56)) * HASH_MUL;
 
 	h ^= h >> 33;
 	h *= UINT64_C(0xff51afd7ed558ccd);
@@ -150,13 +208,6 @@ static uint64_t hash_final(const struct lex *l)
 	h *= UINT64_C(0xc4ceb9fe1a85ec53);
 	h ^= h >> 33;
 	return h ? h : 1;
-}
-
-static void hash_bytes(struct lex *l, const unsigned char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		hash_byte(l, b[i]);
-	hash_byte(l, HASH_SEP);
 }
 
 /*
@@ -198,8 +249,7 @@ static void emit_const(struct lex *l, const unsigned char *start, const unsigned
 		c->kind = (uint8_t)kind;
 	}
 	lx->n_const++;
-	hash_byte(l, placeholder);
-	hash_byte(l, HASH_SEP);
+	hash_mark(l, placeholder);
 	l->prev = PREV_OPERAND;
 }
 
@@ -279,7 +329,7 @@ static void lex_string(struct lex *l, const unsigned char *start, const unsigned
 		}
 		if (q >= end) {
 			q = end;
-			hash_byte(l, HASH_OPEN);
+			hash_mark(l, HASH_OPEN);
 			break;
 		}
 		q++; /* the closing quote */
@@ -318,7 +368,7 @@ static void lex_number(struct lex *l, const unsigned char *start, const unsigned
 	}
 	/* PostgreSQL 15 rejects "123abc" ("trailing junk after numeric literal") */
 	if (q < end && is_ident_start(*q))
-		hash_byte(l, HASH_OPEN);
+		hash_mark(l, HASH_JUNK);
 	/*
 	 * A folded minus gets its own placeholder: the shape then still tells apart the texts
 	 * PostgreSQL tokenizes differently ("- 5" or "5"), so a wrong guess about the grammar
@@ -328,22 +378,30 @@ static void lex_number(struct lex *l, const unsigned char *start, const unsigned
 	l->p = q;
 }
 
-static void lex_word(struct lex *l)
-{
-	const unsigned char *q = l->p;
+/* Eight bytes packed as load_word packs them (first byte lowest): a folded word to compare. */
+#define WORD8(a, b, c, d, e, f, g, h)                                                              \
+	((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 |          \
+	 (uint64_t)(e) << 32 | (uint64_t)(f) << 40 | (uint64_t)(g) << 48 | (uint64_t)(h) << 56)
 
-	while (q < l->end && is_ident_cont(*q)) {
-		hash_byte(l, lower(*q));
+static inline void lex_word(struct lex *l)
+{
+	const unsigned char *p = l->p, *q = p + 1;
+	size_t n;
+	uint64_t first;
+
+	while (q < l->end && is_ident_cont(*q))
 		q++;
-	}
-	hash_byte(l, HASH_SEP);
+	n = (size_t)(q - p);
+	hash_token(l, p, n, true);
 	l->prev = PREV_WORD;
-	l->word = l->p;
-	l->word_len = (size_t)(q - l->p);
+	l->word = p;
+	l->word_len = n;
 	/* set operations chain left-deep like binary operators */
-	if ((l->word_len == 5 && strncasecmp((const char *)l->word, "union", 5) == 0) ||
-	    (l->word_len == 6 && strncasecmp((const char *)l->word, "except", 6) == 0) ||
-	    (l->word_len == 9 && strncasecmp((const char *)l->word, "intersect", 9) == 0))
+	first = ascii_lower8(load_word(l, p, n < 8 ? n : 8));
+	if ((n == 5 && first == WORD8('u', 'n', 'i', 'o', 'n', 0, 0, 0)) ||
+	    (n == 6 && first == WORD8('e', 'x', 'c', 'e', 'p', 't', 0, 0)) ||
+	    (n == 9 && first == WORD8('i', 'n', 't', 'e', 'r', 's', 'e', 'c') &&
+	     lower(p[8]) == 't'))
 		l->chain++;
 	l->p = q;
 }
@@ -368,8 +426,8 @@ static void lex_quoted_ident(struct lex *l, const unsigned char *q)
 		q++;
 	}
 	if (open)
-		hash_byte(l, HASH_OPEN);
-	hash_bytes(l, start, (size_t)(q - start));
+		hash_mark(l, HASH_OPEN);
+	hash_token(l, start, (size_t)(q - start), false);
 	l->prev = PREV_OPERAND;
 	l->p = q;
 }
@@ -400,7 +458,7 @@ static void lex_dollar(struct lex *l, size_t tag)
 		stop += tag;
 	} else {
 		stop = l->end;
-		hash_byte(l, HASH_OPEN);
+		hash_mark(l, HASH_OPEN);
 	}
 	emit_const(l, start, stop, PARSER_CONST_DOLLAR, HASH_STRING);
 	l->p = stop;
@@ -411,16 +469,14 @@ static void lex_param(struct lex *l)
 	const unsigned char *q = l->p + 1;
 	uint32_t v = 0;
 
-	hash_byte(l, '$');
 	while (q < l->end && is_digit(*q)) {
 		if (v < 100000000)
 			v = v * 10 + (uint32_t)(*q - '0');
-		hash_byte(l, *q);
 		q++;
 	}
+	hash_token(l, l->p, (size_t)(q - l->p), false);
 	if (q < l->end && is_ident_start(*q))
-		hash_byte(l, HASH_OPEN); /* "$1abc" is junk too */
-	hash_byte(l, HASH_SEP);
+		hash_mark(l, HASH_JUNK); /* "$1abc" is junk too */
 	if (v > l->lx->max_param)
 		l->lx->max_param = v;
 	l->prev = PREV_OPERAND;
@@ -469,7 +525,7 @@ static void lex_operator(struct lex *l)
 			return;
 		}
 	}
-	hash_bytes(l, p, n);
+	hash_token(l, p, n, false);
 	l->prev = PREV_EXPR_START;
 	l->chain++;
 	l->p = p + n;
@@ -502,13 +558,18 @@ void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
 		size_t tag;
 
 		if (is_space(c)) {
-			l.p++;
+			do
+				p++;
+			while (p < end && is_space(*p));
+			l.p = p;
+		} else if (is_ident_start(c) && !(p + 1 < end && (p[1] == '\'' || p[1] == '&'))) {
+			lex_word(&l); /* the common case, ahead of the prefixed strings below */
 		} else if (c == '-' && p + 1 < end && p[1] == '-') {
 			l.p = skip_line_comment(p, end);
 		} else if (c == '/' && p + 1 < end && p[1] == '*') {
 			l.p = skip_block_comment(p, end);
 			if (!l.p) {
-				hash_byte(&l, HASH_OPEN);
+				hash_mark(&l, HASH_OPEN);
 				l.p = end;
 			}
 		} else if (c == '\'') {
@@ -523,13 +584,11 @@ void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
 			} else if (p + 2 < end && lc == 'u' && p[1] == '&' && p[2] == '\'') {
 				lex_string(&l, p, p + 3, PARSER_CONST_USTRING);
 			} else if (p + 2 < end && lc == 'u' && p[1] == '&' && p[2] == '"') {
-				hash_byte(&l, 'u');
-				hash_byte(&l, '&');
+				hash_token(&l, p, 2, true);
 				lex_quoted_ident(&l, p + 2);
 			} else if (p + 1 < end && p[1] == '\'' && lc == 'n') {
 				/* N'...' is NATIONAL CHARACTER then the string, located at its quote */
-				hash_byte(&l, HASH_NATIONAL);
-				hash_byte(&l, HASH_SEP);
+				hash_mark(&l, HASH_NATIONAL);
 				l.prev = PREV_OPERAND;
 				l.p = p + 1;
 			} else {
@@ -552,7 +611,7 @@ void parser_lexer_run(struct parser_lexer *lx, const char *sql, size_t len)
 			                   ? 2
 			                   : 1;
 
-			hash_bytes(&l, p, n);
+			hash_token(&l, p, n, false);
 			if (c == '(' || c == '[') {
 				if (++l.depth > l.max_depth)
 					l.max_depth = l.depth;

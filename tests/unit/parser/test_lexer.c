@@ -197,6 +197,12 @@ Test(lexer, same_shape_same_hash)
 	/* negative numbers share a shape among themselves, with or without a space */
 	cr_assert_eq(hash_of("SELECT * FROM t WHERE a = -5"),
 	             hash_of("SELECT * FROM t WHERE a = - 77"));
+	/* words are folded eight bytes at a time: long ones, and at the end of the text */
+	cr_assert_eq(hash_of("SELECT Account_Balance_After FROM Pgbench_Accounts_Partitioned"),
+	             hash_of("select ACCOUNT_BALANCE_AFTER from pgbench_accounts_partitioned"));
+	/* only ASCII letters fold, as PostgreSQL folds identifiers in UTF-8: not a byte >= 0x80
+	 * whose low seven bits are a capital letter (0xc4 is 'D' + 0x80) */
+	cr_assert_neq(hash_of("SELECT * FROM t\xc4\x80"), hash_of("SELECT * FROM t\xe4\x80"));
 }
 
 Test(lexer, different_shape_different_hash)
@@ -225,6 +231,21 @@ Test(lexer, different_shape_different_hash)
 	        "SELECT * FROM events WHERE id = 5 'x",
 	        "SELECT * FROM events WHERE id = 5abc",
 	        "SELECT * FROM events WHERE id = 5 /* open",
+	        /* where one token ends and the next begins is part of the shape, at any length */
+	        "SELECT * FROM abcdefgh ij",
+	        "SELECT * FROM abcdefghij",
+	        "SELECT * FROM abcdefg hij",
+	        "SELECT * FROM abcdefghijklmnop q",
+	        "SELECT * FROM abcdefghijklmnopq",
+	        /* same tokens, bytes and 8-byte words; only the boundaries differ */
+	        "SELECT abcdefgh ij mnopqrstuv",
+	        "SELECT abcdefghij mnopqrst uv",
+	        /* junk after a parameter and an unterminated constant break the text at
+	         * different places */
+	        "SELECT $1E'x'",
+	        "SELECT $1$$x",
+	        "SELECT $1 union SELECT 2",
+	        "SELECT $1 unions SELECT 2",
 	};
 	uint64_t h[sizeof(shapes) / sizeof(shapes[0])];
 
@@ -241,6 +262,12 @@ Test(lexer, nesting_bound)
 	cr_assert_eq(lx.nesting, 3 + 2);
 	lex("SELECT 1 UNION SELECT 2 EXCEPT SELECT 3 INTERSECT SELECT f(x[1])");
 	cr_assert_eq(lx.nesting, 3 + 2);
+	/* set operations in any case, at the end of the text; words that only start like them
+	 * are not */
+	lex("SELECT 1 union SELECT 2 Except SELECT 3 iNtErSeCt");
+	cr_assert_eq(lx.nesting, 3);
+	lex("SELECT unions, exceptional, intersects, intersecs FROM t");
+	cr_assert_eq(lx.nesting, 0);
 	/* unbalanced closing parentheses do not wrap around */
 	lex("SELECT ))) (");
 	cr_assert_eq(lx.nesting, 1);
