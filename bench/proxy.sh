@@ -198,56 +198,23 @@ wait_ready forwarder "$tmp/forwarder.log"
 
 # PgBouncer: every client of a run gets its own server connection (session mode, a pool as
 # large as the most clients), so it is compared with the other targets at equal concurrency.
-cat >"$pgbdir/pgbouncer.ini" <<INI
-; Written by bench/proxy.sh.
-[databases]
-foreshard = host=$up_host port=$pg_port dbname=foreshard
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $pgb_port
-unix_socket_dir =
-auth_type = trust
-auth_file = $pgbdir/userlist.txt
-admin_users = foreshard
-pool_mode = session
-max_client_conn = $((max_clients + 50))
-default_pool_size = $((max_clients + 10))
-logfile = $pgbdir/pgbouncer.log
-pidfile = $pgbdir/pgbouncer.pid
-log_connections = 0
-log_disconnections = 0
-ignore_startup_parameters = extra_float_digits
-INI
-echo '"foreshard" ""' >"$pgbdir/userlist.txt"
-if [ "$(id -u)" -eq 0 ]; then
-	chown -R postgres: "$pgbdir"
-	# setpriv execs (runuser would stay as the parent), so $! is PgBouncer itself.
-	as_pgbouncer=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-else
-	as_pgbouncer=()
-fi
 say "starting PgBouncer $(pgbouncer --version | head -1 | awk '{ print $2 }') on 127.0.0.1:$pgb_port (session mode, upstream $up_host)"
-"${own_session[@]}" "${as_pgbouncer[@]}" pgbouncer "$pgbdir/pgbouncer.ini" >"$tmp/pgbouncer.log" 2>&1 &
-pid[pgbouncer]=$!
-wait_ready pgbouncer "$tmp/pgbouncer.log"
+start_pgbouncer "$pgbdir" "$pgb_port" "$up_host" "$max_clients" "${own_session[@]}"
+pid[pgbouncer]=$pgbouncer_pid
+wait_ready pgbouncer "$pgbdir/stdout.log"
 
 # Starts target NAME (foreshard or baseline) from DAEMON.
 start_foreshard() {
 	local name=$1 daemon=$2
-	cat >"$tmp/$name.conf" <<CONF
-# Written by bench/proxy.sh: observe mode profiles and forecasts but never changes the schema.
-[foreshard]
-listen_addr = 127.0.0.1
-listen_port = ${port[$name]}
-server_host = $up_host
-server_port = $pg_port
+	{
+		echo "# Written by bench/proxy.sh: observe mode profiles and forecasts but never changes the schema."
+		fs_conf_base "${port[$name]}" "$up_host" "${ctl[$name]}"
+		cat <<CONF
 workers = $workers
-control_dir = $ctldir
-control_port = ${ctl[$name]}
 log_level = warn
-manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
 mode = observe
 CONF
+	} >"$tmp/$name.conf"
 	say "starting $name ($daemon) on 127.0.0.1:${port[$name]} (observe mode, $workers workers, upstream $up_host)"
 	"${own_session[@]}" "$daemon" -c "$tmp/$name.conf" >"$tmp/$name.log" 2>&1 &
 	pid[$name]=$!

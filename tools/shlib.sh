@@ -61,20 +61,64 @@ scratch_exit() {
 	exit "$rc"
 }
 
-# The lines every scratch configuration of foreshard starts with: listening on fs_port in front
-# of the scratch PostgreSQL, its console in ctldir on ctl_port, managing through the superuser
-# foreshard. A script appends its own settings.
+# The lines every scratch configuration of foreshard starts with: listening on 127.0.0.1:PORT
+# (default fs_port) in front of the scratch PostgreSQL, reached at SERVER_HOST (default 127.0.0.1;
+# a socket directory for a Unix-socket upstream), its console in ctldir on CTL_PORT (default
+# ctl_port), managing through the superuser foreshard. A script appends its own settings.
+#   fs_conf_base [PORT [SERVER_HOST [CTL_PORT]]]
+# shellcheck disable=SC2120 # the arguments are optional
 fs_conf_base() {
 	cat <<CONF
 [foreshard]
 listen_addr = 127.0.0.1
-listen_port = $fs_port
-server_host = 127.0.0.1
+listen_port = ${1:-$fs_port}
+server_host = ${2:-127.0.0.1}
 server_port = $pg_port
 control_dir = $ctldir
-control_port = $ctl_port
+control_port = ${3:-$ctl_port}
 manage_dsn = 'host=127.0.0.1 port=$pg_port user=foreshard dbname=foreshard sslmode=disable'
 CONF
+}
+
+# Starts Debian's PgBouncer in session mode on 127.0.0.1:PORT in front of the scratch PostgreSQL
+# (reached at SERVER_HOST, an address or its socket directory), for user foreshard with trust
+# authentication and a pool of MAX_CLIENTS + 10 server connections, so that every client gets
+# its own. Its files go to DIR. It runs as the postgres user when we are root, since it refuses
+# root. Sets pgbouncer_pid; PREFIX (optional, e.g. setsid) is put before the command.
+#   start_pgbouncer DIR PORT SERVER_HOST MAX_CLIENTS [PREFIX...]
+# shellcheck disable=SC2034 # pgbouncer_pid is the caller's
+start_pgbouncer() {
+	local dir=$1 port=$2 host=$3 max=$4 as=()
+	shift 4
+	mkdir -p "$dir"
+	cat >"$dir/pgbouncer.ini" <<INI
+; Written by tools/shlib.sh (start_pgbouncer).
+[databases]
+foreshard = host=$host port=$pg_port dbname=foreshard
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+admin_users = foreshard
+pool_mode = session
+max_client_conn = $((max + 50))
+default_pool_size = $((max + 10))
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+log_connections = 0
+log_disconnections = 0
+ignore_startup_parameters = extra_float_digits
+INI
+	echo '"foreshard" ""' >"$dir/userlist.txt"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown -R postgres: "$dir"
+		# setpriv execs (runuser would stay as the parent), so $! is PgBouncer itself
+		as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+	fi
+	"$@" "${as[@]}" pgbouncer "$dir/pgbouncer.ini" >"$dir/stdout.log" 2>&1 &
+	pgbouncer_pid=$!
 }
 
 # Runs CMD (with its arguments) every 0.2 s until it succeeds, for at most TRIES tries, while the
