@@ -265,32 +265,62 @@ void forecast_fit_cleanup(struct forecast_fit *f)
 	f->model = FORECAST_MODEL_AUTO; /* owns nothing now */
 }
 
+/* Working memory of the backtests, for a horizon h and a number of origins. */
+struct backtest_work {
+	double *mean, *lo, *hi;              /* a forecast with calibration levels */
+	struct forecast_calib_scores scores; /* cap = origins * h */
+	double *block;                       /* owns the arrays */
+};
+
+static bool backtest_work_init(struct backtest_work *bw, size_t h, size_t origins)
+{
+	size_t nl = FORECAST_CALIB_LEVELS, cap = origins * h;
+
+	bw->block = malloc((h + 2 * nl * h + nl * cap) * sizeof(double));
+	if (!bw->block)
+		return false;
+	bw->mean = bw->block;
+	bw->lo = bw->mean + h;
+	bw->hi = bw->lo + nl * h;
+	bw->scores = (struct forecast_calib_scores){.s = bw->hi + nl * h, .cap = cap};
+	return true;
+}
+
 /*
- * The candidate's backtest score: fit on y before the first origin, then at each origin forecast
- * h steps, add the scaled mean absolute error, and roll on by absorbing the h true values. The
- * fit is left in *f for its structure. Returns false, and *f owns nothing, when the model cannot
- * be fit on the shortened history; otherwise *score is the mean error over the origins (NaN if
- * a forecast was not finite).
+ * The candidate's backtest: fit on y before the first origin, then at each origin forecast h
+ * steps, add the scaled mean absolute error, score the intervals, and roll on by absorbing the
+ * h true values. The fit is left in *f for its structure. Returns false, and *f owns nothing,
+ * when the model cannot be fit on the shortened history; otherwise *score is the mean error
+ * over the origins (NaN if a forecast was not finite) and *calib the interval factors.
  */
 static bool backtest(const double *y, size_t n, enum forecast_model model,
-                     const struct forecast_spec *spec, size_t origins, double scale, double *mean,
-                     struct forecast_fit *f, double *score)
+                     const struct forecast_spec *spec, size_t origins, double scale,
+                     struct backtest_work *bw, struct forecast_fit *f, double *score,
+                     struct forecast_calib *calib)
 {
 	size_t h = spec->horizon, cut = n - origins * h;
-	struct forecast_pred p = {.h = h, .mean = mean};
+	struct forecast_pred p = {.h = h,
+	                          .n_levels = FORECAST_CALIB_LEVELS,
+	                          .levels = forecast_calib_levels,
+	                          .mean = bw->mean,
+	                          .lo = bw->lo,
+	                          .hi = bw->hi};
 	double err = 0;
 
 	if (!forecast_fit_model(y, cut, model, spec, f))
 		return false;
+	bw->scores.n = 0;
 	for (size_t o = 0; o < origins; o++) {
 		const double *truth = y + cut + o * h;
 
 		forecast_fit_forecast(f, &p);
-		err += forecast_metric_mase(truth, mean, h, scale);
+		err += forecast_metric_mase(truth, p.mean, h, scale);
+		forecast_calib_score(&bw->scores, &p, truth);
 		for (size_t i = 0; i < h; i++)
 			forecast_fit_update(f, truth[i]);
 	}
 	*score = err / (double)origins;
+	forecast_calib_finish(&bw->scores, calib);
 	return true;
 }
 
@@ -312,9 +342,11 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 	size_t need = (m >= 2 ? 2 * m : 2 * h) + origins * h, keep;
 	enum forecast_model order[FORECAST_MODEL_COUNT];
 	struct forecast_fit tried[FORECAST_MODEL_COUNT]; /* by model: the backtests' fits */
+	struct forecast_calib calib[FORECAST_MODEL_COUNT];
 	bool have[FORECAST_MODEL_COUNT] = {false};
 	size_t n_order = 0;
-	double scale, *mean, total = 0;
+	struct backtest_work bw;
+	double scale, total = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < FORECAST_MODEL_COUNT; i++)
@@ -327,15 +359,15 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 	scale = forecast_metric_scale(y, n - origins * h, m);
 	if (!isfinite(scale))
 		scale = 1.0;
-	mean = malloc(h * sizeof(*mean));
-	if (!mean)
+	if (!backtest_work_init(&bw, h, origins))
 		return false;
 	for (size_t c = 0; c < opts->n_candidates; c++) {
 		enum forecast_model model = opts->candidates[c];
 		double s = NAN;
 
 		if (model >= FORECAST_MODEL_COUNT || model == FORECAST_MODEL_AUTO || have[model] ||
-		    !backtest(y, n, model, spec, origins, scale, mean, &tried[model], &s))
+		    !backtest(y, n, model, spec, origins, scale, &bw, &tried[model], &s,
+		              &calib[model]))
 			continue;
 		have[model] = true;
 		out->score[model] = s;
@@ -350,7 +382,7 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 		}
 		order[at] = model;
 	}
-	free(mean);
+	free(bw.block);
 	keep = opts->combine < 1 ? 1 : opts->combine;
 	if (keep > FORECAST_COMBINE_MAX)
 		keep = FORECAST_COMBINE_MAX;
@@ -366,6 +398,7 @@ bool forecast_auto(const double *y, size_t n, const struct forecast_spec *spec,
 		/* the backtest chose the structure; the whole series re-estimates it */
 		if (!fit_model(y, n, order[i], spec, &tried[order[i]], f))
 			continue;
+		out->calib[out->n_fits] = calib[order[i]];
 		out->weight[out->n_fits++] = w;
 		total += w;
 	}
@@ -411,6 +444,7 @@ bool forecast_choice_forecast(const struct forecast_choice *c, struct forecast_p
 
 	if (c->n_fits == 1) {
 		forecast_fit_forecast(&c->fits[0], p);
+		forecast_calib_apply(&c->calib[0], p);
 		return true;
 	}
 	buf = malloc((h + 2 * nb) * sizeof(*buf));
@@ -430,6 +464,7 @@ bool forecast_choice_forecast(const struct forecast_choice *c, struct forecast_p
 		double w = c->weight[k];
 
 		forecast_fit_forecast(&c->fits[k], &one);
+		forecast_calib_apply(&c->calib[k], &one);
 		for (size_t i = 0; i < h; i++)
 			p->mean[i] += w * one.mean[i];
 		for (size_t i = 0; i < nb; i++) {

@@ -10,8 +10,9 @@
  * fit on most of the history change little over the last few horizons. The best candidates
  * are then refit on the whole series, keeping the structure their backtest fit chose (ETS's
  * components, ARIMA's orders, seasonal naive's period) and re-estimating its parameters, and
- * combined with weights falling with their backtest error; when history is too short to
- * backtest, seasonal naive is used alone.
+ * combined with weights falling with their backtest error. Each one's interval widths are
+ * calibrated on its own backtest errors (forecast/calib.h). When history is too short to
+ * backtest, seasonal naive is used alone, with the intervals it gives.
  *
  * Pure computation; any thread may use its own structs.
  */
@@ -20,6 +21,7 @@
 
 #include "forecast/adjust.h"
 #include "forecast/arima.h"
+#include "forecast/calib.h"
 #include "forecast/ets.h"
 #include "forecast/lstm.h"
 #include "forecast/model.h"
@@ -102,10 +104,11 @@ void forecast_fit_cleanup(struct forecast_fit *f);
 
 /* The result of the automatic choice: one to FORECAST_COMBINE_MAX weighted fits. */
 struct forecast_choice {
-	size_t n_fits;                                  /* live entries of fits and weight */
-	struct forecast_fit fits[FORECAST_COMBINE_MAX]; /* by falling weight */
-	double weight[FORECAST_COMBINE_MAX];            /* sum to 1 */
-	double score[FORECAST_MODEL_COUNT];             /* backtest MASE per candidate; NaN when
+	size_t n_fits;                                     /* live entries of fits and weight */
+	struct forecast_fit fits[FORECAST_COMBINE_MAX];    /* by falling weight */
+	double weight[FORECAST_COMBINE_MAX];               /* sum to 1 */
+	struct forecast_calib calib[FORECAST_COMBINE_MAX]; /* per fit, from its backtest */
+	double score[FORECAST_MODEL_COUNT];                /* backtest MASE per candidate; NaN when
 							   not tried or not fit */
 };
 

@@ -80,6 +80,7 @@ Test(select, short_history_gets_seasonal_naive)
 	cr_assert_eq(c.fits[0].model, FORECAST_MODEL_SNAIVE);
 	cr_assert_float_eq(c.weight[0], 1.0, 1e-12);
 	cr_assert(isnan(c.score[FORECAST_MODEL_ETS]), "no backtest ran");
+	cr_assert_not(c.calib[0].on, "no backtest to calibrate on");
 	forecast_choice_cleanup(&c);
 	gsl_rng_free(r);
 }
@@ -122,6 +123,22 @@ Test(select, chooses_and_combines_by_backtest)
 	cr_assert_lt(mae(o.mean, y + 600, H), mae(sn, y + 600, H));
 	for (int i = 0; i < 2 * H; i++)
 		cr_assert(o.lo[i] <= o.hi[i]);
+	/* each fit's interval widths are calibrated on its own backtest (forecast/calib.h): the
+	 * means stay, the widths are what the calibration makes them */
+	cr_assert(c.calib[0].on && c.calib[1].on);
+	{
+		struct out raw;
+		bool differ = false;
+
+		out_init(&raw, H);
+		c.calib[0].on = c.calib[1].on = false;
+		cr_assert(forecast_choice_forecast(&c, &raw.p));
+		for (int i = 0; i < H; i++)
+			cr_assert_float_eq(raw.mean[i], o.mean[i], 1e-12);
+		for (int i = 0; i < 2 * H; i++)
+			differ |= fabs((raw.hi[i] - raw.lo[i]) - (o.hi[i] - o.lo[i])) > 1e-9;
+		cr_assert(differ, "calibration changed no interval");
+	}
 	forecast_choice_cleanup(&c);
 	/* combine 1: the best alone */
 	opts.combine = 1;
