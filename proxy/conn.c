@@ -48,6 +48,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "proxy/errmsg.h"
+#include "proxy/relay.h"
 
 static bool up_inspect[256];
 static bool down_inspect[256];
@@ -307,54 +308,30 @@ static bool send_to(struct proxy_conn *c, struct bufferevent *to, bool plain,
 	return done == n || evbuffer_add(out, data + done, n - done) == 0;
 }
 
-/*
- * Relays to side `to`, through stream s, what side from's input holds followed by the n bytes at
- * fresh (just read; n may be 0): one scan over them and one send of the messages it passes,
- * whatever their number. Everything before a held or refused message is relayed too. Fresh
- * bytes are scanned where they are when the input is empty, the usual case, and only what they
- * leave (an incomplete or held message) is copied into the input. A result of OK with *oom set:
- * out of memory.
- */
+/* Where a relay step sends: one side of a connection. */
+struct send_target {
+	struct proxy_conn *c;
+	struct bufferevent *to;
+	bool plain;
+};
+
+/* inline: proxy_relay, inlined in relay(), then calls it directly (see proxy/relay.h) */
+static inline bool send_target(void *ctx, const unsigned char *data, size_t n)
+{
+	struct send_target *t = ctx;
+
+	return send_to(t->c, t->to, t->plain, data, n);
+}
+
+/* Relays to side `to`, through stream s, what side from's input holds followed by the n bytes
+ * at fresh (proxy/relay.h). */
 static enum proxy_stream_status relay(struct proxy_conn *c, struct proxy_stream *s,
                                       struct bufferevent *from, struct bufferevent *to, bool plain,
                                       unsigned char *fresh, size_t n, bool *oom)
 {
-	struct evbuffer *in = bufferevent_get_input(from);
-	enum proxy_stream_status st = PROXY_STREAM_OK;
-	unsigned char *data = fresh;
-	size_t avail = n, fwd = 0;
+	struct send_target t = {c, to, plain};
 
-	*oom = false;
-	if (n > 0 && evbuffer_get_length(in) > 0) {
-		/* behind what is already waiting: in order, from the input */
-		if (evbuffer_add(in, fresh, n) != 0) {
-			*oom = true;
-			return st;
-		}
-		data = NULL;
-	}
-	if (!data) {
-		avail = evbuffer_get_length(in);
-		/*
-		 * One block. This copies only when the input holds several chains: an incomplete
-		 * message followed by more reads, which s->need limits to once per message.
-		 */
-		if (avail == 0 || avail < s->need)
-			return st;
-		data = evbuffer_pullup(in, -1);
-		if (!data) {
-			*oom = true;
-			return st;
-		}
-	}
-	if (avail >= s->need)
-		st = proxy_stream_scan(s, data, avail, &fwd);
-	*oom = !send_to(c, to, plain, data, fwd);
-	if (data != fresh)
-		evbuffer_drain(in, fwd);
-	else if (fwd < avail && evbuffer_add(in, data + fwd, avail - fwd) != 0)
-		*oom = true;
-	return st;
+	return proxy_relay(s, bufferevent_get_input(from), fresh, n, send_target, &t, oom);
 }
 
 /* Relays what the client sent, then the n bytes at fresh (see relay). */
