@@ -387,7 +387,6 @@ static inline void lex_word(struct lex *l)
 {
 	const unsigned char *p = l->p, *q = p + 1;
 	size_t n;
-	uint64_t first;
 
 	while (q < l->end && is_ident_cont(*q))
 		q++;
@@ -396,13 +395,17 @@ static inline void lex_word(struct lex *l)
 	l->prev = PREV_WORD;
 	l->word = p;
 	l->word_len = n;
-	/* set operations chain left-deep like binary operators */
-	first = ascii_lower8(load_word(l, p, n < 8 ? n : 8));
-	if ((n == 5 && first == WORD8('u', 'n', 'i', 'o', 'n', 0, 0, 0)) ||
-	    (n == 6 && first == WORD8('e', 'x', 'c', 'e', 'p', 't', 0, 0)) ||
-	    (n == 9 && first == WORD8('i', 'n', 't', 'e', 'r', 's', 'e', 'c') &&
-	     lower(p[8]) == 't'))
-		l->chain++;
+	/* set operations chain left-deep like binary operators; only words of their lengths are
+	 * loaded again to compare */
+	if (n == 5 || n == 6 || n == 9) {
+		uint64_t first = ascii_lower8(load_word(l, p, n < 8 ? n : 8));
+
+		if (first == WORD8('u', 'n', 'i', 'o', 'n', 0, 0, 0) ||
+		    first == WORD8('e', 'x', 'c', 'e', 'p', 't', 0, 0) ||
+		    (n == 9 && first == WORD8('i', 'n', 't', 'e', 'r', 's', 'e', 'c') &&
+		     lower(p[8]) == 't'))
+			l->chain++;
+	}
 	l->p = q;
 }
 

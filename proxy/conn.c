@@ -295,8 +295,6 @@ static bool send_to(struct proxy_conn *c, struct bufferevent *to, bool plain,
 	struct evbuffer *out = bufferevent_get_output(to);
 	size_t done = 0;
 
-	if (n == 0)
-		return true;
 	if (plain && evbuffer_get_length(out) == 0) {
 		int fd = to == c->cl ? c->cl_fd : c->sv_fd;
 		ssize_t w = send(fd >= 0 ? fd : bufferevent_getfd(to), data, n, MSG_NOSIGNAL);

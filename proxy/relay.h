@@ -14,7 +14,8 @@
 
 #include "proxy/frame.h"
 
-/* Sends the n bytes at data on; false when out of memory. */
+/* Sends the n bytes at data on (n > 0: a step with nothing to send does not call it); false
+ * when out of memory. */
 typedef bool (*proxy_relay_send_fn)(void *ctx, const unsigned char *data, size_t n);
 
 /*

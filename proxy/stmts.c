@@ -65,9 +65,8 @@ static void bind_portal(struct proxy_stmts *s, struct parser *p, struct proxy_re
 bool proxy_stmts_decode(struct proxy_stmts *s, struct parser *p, const unsigned char *msg,
                         uint32_t len, bool bind_parse, struct proxy_up_msg *m)
 {
-	struct proxy_reader r;
-
 	static const struct parser_stmt no_stmt;
+	struct proxy_reader r;
 
 	m->portal = "";
 	m->st = &no_stmt;
